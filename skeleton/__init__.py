@@ -1,0 +1,1 @@
+"""Squelette du TP : téléchargements synchrone et asynchrone (à compléter)."""

@@ -1,0 +1,1 @@
+"""Corrigé du TP : téléchargements synchrone et asynchrone."""
