@@ -1,0 +1,1 @@
+"""Correcteur automatique du TP « Téléchargements synchrone et asynchrone »."""
