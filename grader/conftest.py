@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import pytest
 
@@ -48,6 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="results.json",
         help="fichier JSON des résultats, au format Gradescope (défaut : results.json)",
     )
+    group.addoption("--checks", default=None, help="fichier JSON du résultat de chaque vérification")
 
 
 def resolve_target(value: str) -> Path:
@@ -61,6 +62,7 @@ def resolve_target(value: str) -> Path:
 class GradingSession:
     target: Path
     results_path: Path
+    checks_path: Path | None
     outcomes: list[CheckOutcome] = field(default_factory=list)
     hung_parts: set[str] = field(default_factory=set)
     network: NetworkGuard = field(default_factory=NetworkGuard)
@@ -80,22 +82,29 @@ class GradingSession:
             self.reported = True
         results = report.score_criteria(self.outcomes)
         report.write_results(results, self.results_path)
+        if self.checks_path is not None:
+            report.write_checks(self.outcomes, self.checks_path)
         shown_target = (
             os.path.relpath(self.target) if self.target.is_relative_to(Path.cwd()) else self.target
         )
         text = report.render_console(results, f"{shown_target}{os.sep}")
-        sys.__stdout__.write(("\n" if verbose else "") + text + "\n")
-        sys.__stdout__.write(f"\nRésultats détaillés : {self.results_path}\n")
-        sys.__stdout__.flush()
+        _console().write(("\n" if verbose else "") + text + "\n")
+        _console().write(f"\nRésultats détaillés : {self.results_path}\n")
+        _console().flush()
 
 
 GRADING = pytest.StashKey[GradingSession]()
 
 
+def _console() -> TextIO:
+    """The real standard output, whatever capture is active."""
+    return sys.__stdout__ or sys.stdout
+
+
 def _watchdog(config: pytest.Config) -> None:
     """Ends a grade that runs far too long (a student's code that even the deadline cannot stop)."""
     grading = config.stash[GRADING]
-    sys.__stdout__.write("\nLa correction a dépassé la durée maximale : arrêt forcé.\n")
+    _console().write("\nLa correction a dépassé la durée maximale : arrêt forcé.\n")
     grading.finish(verbose=False)
     os._exit(3)
 
@@ -106,7 +115,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "criterion(id, weight=1.0): critère du barème noté par cette vérification"
     )
     target = resolve_target(config.getoption("--target"))
-    grading = GradingSession(target, Path(config.getoption("--results")).resolve())
+    checks = config.getoption("--checks")
+    grading = GradingSession(
+        target,
+        Path(config.getoption("--results")).resolve(),
+        Path(checks).resolve() if checks else None,
+    )
     config.stash[GRADING] = grading
     grading.network.install()
     if config.option.verbose <= 0:
@@ -152,7 +166,7 @@ def _title(item: pytest.Item) -> str:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     test_report = yield
-    done = call.when == "call" or (call.when == "setup" and test_report.failed)
+    done = call.when == "call" or (call.when == "setup" and call.excinfo is not None)
     if not done:
         return test_report
     marker = item.get_closest_marker("criterion")
@@ -163,6 +177,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         kind, message = _message(call.excinfo.value)
     notes = item.stash.get(NOTES, [])
     outcome = CheckOutcome(
+        check=item.nodeid.split("::", 1)[-1],
         criterion=marker.args[0],
         title=_title(item),
         weight=float(marker.kwargs.get("weight", 1.0)),
@@ -192,7 +207,8 @@ def grading(request: pytest.FixtureRequest) -> GradingSession:
 @pytest.fixture
 def notes(request: pytest.FixtureRequest) -> list[str]:
     """Advice shown with the report, without any points lost."""
-    return request.node.stash.setdefault(NOTES, [])
+    notes: list[str] = request.node.stash.setdefault(NOTES, [])
+    return notes
 
 
 @pytest.fixture(autouse=True)

@@ -18,8 +18,10 @@ from grader.student import Lost, StudentCode
 
 
 class Probe(Protocol):
-    sessions: Sequence[object]
-    sent: list[tuple[int, str]]
+    @property
+    def sessions(self) -> Sequence[object]: ...
+    @property
+    def sent(self) -> Sequence[tuple[int, str]]: ...
 
     def serve(self, image: Image, latency: float = 0.0) -> None: ...
     def fail(
@@ -47,14 +49,16 @@ class Downloader:
         return "aiohttp.ClientSession" if self.is_async else "requests.Session"
 
     def mocked(self) -> AbstractContextManager[Probe]:
-        return mocked_aiohttp() if self.is_async else mocked_requests()
+        if self.is_async:
+            return mocked_aiohttp()
+        return mocked_requests()
 
     def connection_error(self) -> Exception:
         if self.is_async:
             return aiohttp.ClientConnectionError("Connexion refusée (simulée)")
         return requests.ConnectionError("Connexion refusée (simulée)")
 
-    def _function(self, name: str) -> Callable[..., Any]:
+    def coroutine_function(self, name: str) -> Callable[..., Any]:
         function = self.code.function(name)
         if self.is_async and not inspect.iscoroutinefunction(function):
             raise Lost(
@@ -68,7 +72,7 @@ class Downloader:
         self.code.run(setup)
 
     def main(self, urls: list[str], output_dir: Path, timeout: float | None = None) -> Any:
-        main = self._function("main")
+        main = self.coroutine_function("main")
         kwargs = {} if timeout is None else {"timeout": timeout}
         if self.is_async:
             return self.code.run(lambda: asyncio.run(main(urls, output_dir)), **kwargs)
@@ -76,7 +80,7 @@ class Downloader:
 
     def download_one(self, url: str, output_dir: Path) -> DownloadOne:
         """Calls download_and_save with a session opened by the grader."""
-        download = self._function("download_and_save")
+        download = self.coroutine_function("download_and_save")
         if self.is_async:
 
             async def call() -> DownloadOne:

@@ -10,7 +10,9 @@ import argparse
 import asyncio
 import functools
 import hashlib
+import json
 import random
+import signal
 import socket
 import struct
 import threading
@@ -33,6 +35,8 @@ HOST = "127.0.0.1"
 IMAGE_SIZE = 32
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FAULT_KINDS = ("404", "500", "drop", "stall")
+# Read by the bench when the server runs in another process; not counted as a request.
+STATS_PATH = "/__stats__"
 DEFAULT_STALL_SECONDS = 30.0
 # Bounded so that stop() stays fast even if a handler ignores cancellation.
 _SHUTDOWN_TIMEOUT = 0.1
@@ -377,6 +381,8 @@ class ImageServer:
         return max(0.0, latency + self._random.uniform(-jitter, jitter))
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path == STATS_PATH:
+            return self._stats_response(reset="reset" in request.query)
         task = asyncio.current_task()
         if task is not None:
             self._handler_tasks.add(task)
@@ -389,6 +395,12 @@ class ImageServer:
             self._leave_request()
             if task is not None:
                 self._handler_tasks.discard(task)
+
+    def _stats_response(self, *, reset: bool) -> web.Response:
+        stats = {"requests_served": self.requests_served, "max_in_flight": self.max_in_flight}
+        if reset:
+            self.reset_stats()
+        return web.json_response(stats)
 
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/fault/"):
@@ -498,6 +510,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="n'affiche que les adresses de base, pas la liste des URL",
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="affiche une seule ligne JSON (urls, base_urls, seed) pour un autre programme",
+    )
     return parser.parse_args(argv)
 
 
@@ -535,7 +552,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"Impossible d'ouvrir les ports demandés : {error}")
         return 1
-    _print_banner(server, show_urls=not args.bases)
+    if args.json:
+        description = {"urls": server.urls, "base_urls": server.base_urls, "seed": args.seed}
+        print(json.dumps(description), flush=True)
+    else:
+        _print_banner(server, show_urls=not args.bases)
+    # A parent process (the bench) stops us with SIGTERM: shut down as cleanly as for Ctrl+C.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         threading.Event().wait()  # the server runs in its own thread; wait for Ctrl+C
     except KeyboardInterrupt:
@@ -543,8 +566,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         served, peak = server.requests_served, server.max_in_flight
         server.stop()
-    print(f"\nServeur arrêté : {served} requête(s) reçue(s), au plus {peak} en même temps.")
+    if not args.json:
+        print(f"\nServeur arrêté : {served} requête(s) reçue(s), au plus {peak} en même temps.")
     return 0
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from unittest import mock
 import aiohttp
 import requests
 import responses
-from aioresponses import CallbackResult
+from aioresponses import CallbackResult, aioresponses
 
 from grader.aioresponses_compat import MockedAiohttp
 
@@ -121,7 +121,7 @@ class _RecordingMock(MockedAiohttp):
 class AiohttpProbe:
     """Mocked HTTP for aiohttp (``aioresponses``) that also records sessions and senders."""
 
-    mock: MockedAiohttp
+    mock: aioresponses
     sessions: list[aiohttp.ClientSession] = field(default_factory=list)
     sent: list[tuple[int, str]] = field(default_factory=list)
 

@@ -20,6 +20,7 @@ class Kind(Enum):
 
 @dataclass
 class CheckOutcome:
+    check: str
     criterion: str
     title: str
     weight: float
@@ -143,5 +144,15 @@ def write_results(results: list[CriterionResult], path: Path) -> None:
             for result in results
         ],
     }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def write_checks(outcomes: Iterable[CheckOutcome], path: Path) -> None:
+    """Writes one line per check (for the kit's own tests: which check each mutant fails)."""
+    document = [
+        {"check": o.check, "criterion": o.criterion, "kind": o.kind.value, "message": o.message}
+        for o in outcomes
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

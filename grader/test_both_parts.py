@@ -7,6 +7,7 @@ import io
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,7 @@ PARTS = ("sync", "async")
 def for_both_parts(criterion: str, weight: float = 1.0) -> Callable[[Any], Any]:
     """Runs the check on both parts, each counting toward its own criterion."""
     params = [
-        pytest.param(
-            part, marks=pytest.mark.criterion(f"{part}.{criterion}", weight=weight), id=part
-        )
+        pytest.param(part, marks=pytest.mark.criterion(f"{part}.{criterion}", weight=weight), id=part)
         for part in PARTS
     ]
     return pytest.mark.parametrize("part", params)
@@ -218,6 +217,10 @@ def _advise_on_timeouts(downloader: Downloader, output_dir: Path, notes: list[st
             )
 
 
+def _fail_with_status(status: int, http: Any, url: str) -> None:
+    http.fail(url, status=status)
+
+
 @for_both_parts("errors", weight=1.5)
 def test_http_error_status_is_logged_and_never_saved_as_an_image(
     downloader: Downloader, output_dir: Path, tmp_path: Path
@@ -225,9 +228,7 @@ def test_http_error_status_is_logged_and_never_saved_as_an_image(
     """Un statut HTTP 404 ou 500 est une erreur : loguée, et rien n'est enregistré"""
     for status in (404, 500):
         folder = output_dir / str(status)
-        good, console = _run_with_failures(
-            downloader, folder, lambda http, url, status=status: http.fail(url, status=status)
-        )
+        good, console = _run_with_failures(downloader, folder, partial(_fail_with_status, status))
         expect_no_error_page(folder)
         expect_saved(good, folder, tmp_path, f"main() avec une réponse {status}")
         expect_error_logged(console, failures=1)
@@ -258,9 +259,7 @@ def test_disk_write_error_is_logged_and_the_others_still_download(
 
 
 @for_both_parts("errors", weight=0.5)
-def test_download_and_save_returns_none_on_failure(
-    downloader: Downloader, output_dir: Path
-) -> None:
+def test_download_and_save_returns_none_on_failure(downloader: Downloader, output_dir: Path) -> None:
     """download_and_save() renvoie None quand le téléchargement échoue"""
     output_dir.mkdir(parents=True)
     url = "https://images.example.org/photos/404/full.jpg"
@@ -300,9 +299,7 @@ def test_setup_logging_shows_time_level_and_message(downloader: Downloader) -> N
     for handler in handlers:
         sample = _format(handler, logging.INFO, now)
         shows_time = sample != _format(handler, logging.INFO, now + 3661.5)
-        shows_level = (
-            "INFO" in sample.upper() and "ERROR" in _format(handler, logging.ERROR, now).upper()
-        )
+        shows_level = "INFO" in sample.upper() and "ERROR" in _format(handler, logging.ERROR, now).upper()
         missing = [
             name
             for name, shown in (
@@ -385,12 +382,10 @@ def _timed_run(downloader: Downloader, output_dir: Path, latency: float) -> tupl
 
 
 @for_both_parts("timing")
-def test_main_returns_the_total_duration_in_seconds(
-    downloader: Downloader, output_dir: Path
-) -> None:
+def test_main_returns_the_total_duration_in_seconds(downloader: Downloader, output_dir: Path) -> None:
     """main() renvoie la durée totale, en secondes"""
     default_console()
-    latency = 0.08
+    latency = 0.05
     returned, wall = _timed_run(downloader, output_dir, latency)
     is_number = isinstance(returned, int | float) and not isinstance(returned, bool)
     expect(
@@ -410,7 +405,7 @@ def test_total_duration_is_displayed_at_the_end(downloader: Downloader, output_d
         console = default_console()
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        returned, wall = _timed_run(downloader, output_dir, latency=0.05)
+        returned, wall = _timed_run(downloader, output_dir, latency=0.03)
     reference = returned if isinstance(returned, int | float) and returned > 0 else wall
     tail = console.lines[-3:]
     shown = "\n".join(tail) + "\n" + printed.getvalue()
