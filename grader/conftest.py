@@ -17,6 +17,7 @@ from grader.criteria import BY_ID, PART_FILES
 from grader.guards import CheckTimeout, NetworkGuard
 from grader.probes import LoggingState
 from grader.report import CheckOutcome, Kind
+from grader.scripts import BackgroundScripts
 from grader.student import (
     LoadedModule,
     LoadFailure,
@@ -67,6 +68,7 @@ class GradingSession:
     hung_parts: set[str] = field(default_factory=set)
     network: NetworkGuard = field(default_factory=NetworkGuard)
     loaded: dict[str, LoadedModule] = field(default_factory=dict)
+    scripts: BackgroundScripts | None = None
     reported: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,9 +86,7 @@ class GradingSession:
         report.write_results(results, self.results_path)
         if self.checks_path is not None:
             report.write_checks(self.outcomes, self.checks_path)
-        shown_target = (
-            os.path.relpath(self.target) if self.target.is_relative_to(Path.cwd()) else self.target
-        )
+        shown_target = os.path.relpath(self.target) if self.target.is_relative_to(Path.cwd()) else self.target
         text = report.render_console(results, f"{shown_target}{os.sep}")
         _console().write(("\n" if verbose else "") + text + "\n")
         _console().write(f"\nRésultats détaillés : {self.results_path}\n")
@@ -140,13 +140,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid} : marqueur criterion absent ou inconnu")
 
 
+CRASH_HINT = (
+    "lisez le message ci-dessus ; pour la trace complète, relancez la correction avec -v "
+    "(par exemple : nox -s grade -- skeleton -v) ou lancez votre script directement."
+)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Launches the end-to-end script runs now: they overlap with the in-process checks."""
+    if any("test_end_to_end" in item.nodeid for item in session.items):
+        grading = session.config.stash[GRADING]
+        scratch = session.config._tmp_path_factory.mktemp("scripts")  # type: ignore[attr-defined]
+        grading.scripts = BackgroundScripts(grading.target, scratch)
+
+
 def _message(error: BaseException) -> tuple[Kind, str]:
     if isinstance(error, Lost):
         return Kind.LOST, str(error)
     if isinstance(error, NotDone):
         return Kind.NOT_DONE, f"pas encore fait ({error})"
     if isinstance(error, StudentCrash):
-        return Kind.BROKEN, f"votre code a échoué : {error}"
+        return Kind.BROKEN, f"votre code a échoué : {error}\nPiste : {CRASH_HINT}"
     if isinstance(error, LoadFailure):
         not_done = "NotImplementedError" in str(error)
         return (Kind.NOT_DONE if not_done else Kind.BROKEN), str(error)

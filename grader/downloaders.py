@@ -24,9 +24,7 @@ class Probe(Protocol):
     def sent(self) -> Sequence[tuple[int, str]]: ...
 
     def serve(self, image: Image, latency: float = 0.0) -> None: ...
-    def fail(
-        self, url: str, *, status: int | None = None, error: Exception | None = None
-    ) -> None: ...
+    def fail(self, url: str, *, status: int | None = None, error: Exception | None = None) -> None: ...
     def senders(self) -> set[int]: ...
 
 
@@ -89,6 +87,4 @@ class Downloader:
 
             return self.code.run(lambda: asyncio.run(call()))
         with requests.Session() as session:
-            return DownloadOne(
-                self.code.run(lambda: download(session, url, output_dir)), id(session)
-            )
+            return DownloadOne(self.code.run(lambda: download(session, url, output_dir)), id(session))

@@ -117,7 +117,8 @@ def run_entry_point(
     )
 
 
-def _child_environment() -> dict[str, str]:
+def child_environment() -> dict[str, str]:
+    """Environment for a child Python process that must import grader and reach 127.0.0.1."""
     env = dict(os.environ)
     # The child runs from a temporary folder: make "grader" importable from there.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
@@ -133,7 +134,7 @@ def _run_captured(
     command: list[str], cwd: Path, timeout: float, echo: bool
 ) -> tuple[int | None, str, str, bool]:
     process = subprocess.Popen(
-        command, cwd=cwd, env=_child_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command, cwd=cwd, env=child_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert process.stdout is not None and process.stderr is not None
     out_lines: list[str] = []

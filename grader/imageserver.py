@@ -534,6 +534,7 @@ def _print_banner(server: ImageServer, show_urls: bool) -> None:
     print("Pannes simulées :")
     for kind in FAULT_KINDS:
         print(f"  {kind:<5} : {server.fault_url(kind)}")
+    print(f"Statistiques : {server.base_urls[0]}{STATS_PATH} (?reset=1 pour les remettre à zéro)")
     print("Appuyez sur Ctrl+C pour arrêter le serveur.", flush=True)
 
 

@@ -109,9 +109,7 @@ class _RecordingMock(MockedAiohttp):
         super().__init__(**kwargs)
         self._sent = sent
 
-    async def _request_mock(
-        self, orig_self: aiohttp.ClientSession, *args: Any, **kwargs: Any
-    ) -> Any:
+    async def _request_mock(self, orig_self: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> Any:
         url = kwargs.get("str_or_url", args[1] if len(args) > 1 else "")
         self._sent.append((id(orig_self), str(url)))
         return await super()._request_mock(orig_self, *args, **kwargs)
@@ -136,9 +134,7 @@ class AiohttpProbe:
         if error is not None:
             self.mock.get(url, exception=error, repeat=True)
         else:
-            self.mock.get(
-                url, status=status, body=ERROR_PAGE, content_type="text/html", repeat=True
-            )
+            self.mock.get(url, status=status, body=ERROR_PAGE, content_type="text/html", repeat=True)
 
     def senders(self) -> set[int]:
         return {session_id for session_id, _ in self.sent}

@@ -34,7 +34,7 @@ class CriterionResult:
     criterion: Criterion
     score: float
     not_done: bool
-    feedback: list[str]
+    feedback: list[tuple[str, str]]  # (check title, what was observed and the hint)
     notes: list[str]
 
     @property
@@ -62,9 +62,9 @@ def score_criteria(outcomes: Iterable[CheckOutcome]) -> list[CriterionResult]:
         score = _round(criterion.points * earned / total) if total else 0.0
         failed = [check for check in checks if check.kind is not Kind.PASSED]
         not_done = bool(checks) and all(check.kind is Kind.NOT_DONE for check in checks)
-        feedback = [f"{check.title} : {check.message}" for check in failed]
+        feedback = [(check.title, check.message) for check in failed]
         if not checks:
-            feedback = ["aucune vérification n'a tourné pour ce critère"]
+            feedback = [("Critère", "aucune vérification n'a tourné pour ce critère")]
         notes = [note for check in checks for note in check.notes]
         results.append(CriterionResult(criterion, score, not_done, feedback, notes))
     return results
@@ -104,9 +104,13 @@ def render_console(results: list[CriterionResult], target: str) -> str:
         lines += ["", f"Pas encore fait ({len(todo)} critères) : complétez les TODO puis relancez."]
     if lost:
         lines += ["", "Points perdus :"]
+        seen: set[str] = set()
         for result in lost:
             lines.append(f"\n■ {result.criterion.id} — {result.criterion.title}")
-            lines += [f"  • {_indent(text)}" for text in result.feedback]
+            for title, message in result.feedback:
+                shown = "même cause que plus haut." if message in seen else message
+                seen.add(message)
+                lines.append(f"  • {title} : {_indent(shown)}")
     notes = [(r.criterion.id, note) for r in results for note in r.notes]
     if notes:
         lines += ["", "Remarques (sans perte de points) :"]
@@ -124,7 +128,7 @@ def _output(result: CriterionResult) -> str:
     elif result.not_done:
         body = ["Pas encore fait : les fonctions concernées lèvent encore NotImplementedError."]
     else:
-        body = result.feedback
+        body = [f"{title} : {message}" for title, message in result.feedback]
     return "\n".join(body + [f"Remarque : {note}" for note in result.notes])
 
 

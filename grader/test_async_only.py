@@ -20,7 +20,7 @@ from grader.downloaders import Downloader
 from grader.guards import watch_writes
 from grader.imageserver import ImageServer
 from grader.probes import Image, default_console, image_set
-from grader.student import StudentCode, expect
+from grader.student import NotDone, StudentCode, expect
 
 LATENCY = 0.2
 SERVER_IMAGES = 10
@@ -64,6 +64,17 @@ def server_run(
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+@pytest.fixture
+def main_written(request: pytest.FixtureRequest) -> None:
+    """Static checks give no credit while main() is still a TODO (the skeleton's entry point)."""
+    try:
+        request.getfixturevalue("server_run")
+    except NotDone:
+        raise
+    except Exception:
+        return
 
 
 @dataclass
@@ -207,6 +218,7 @@ _EQUIVALENTS = ("TaskGroup", "as_completed", "create_task", "ensure_future", "wa
 
 
 @pytest.mark.criterion("async.concurrency", weight=0.5)
+@pytest.mark.usefixtures("main_written")
 def test_tasks_are_launched_together_with_gather(downloader: Downloader, notes: list[str]) -> None:
     """Les tâches sont lancées ensemble avec asyncio.gather()"""
     called = _called_names(_source_tree(downloader))
@@ -248,6 +260,7 @@ def _runs_main(call: ast.Call) -> bool:
 
 
 @pytest.mark.criterion("async.concurrency", weight=0.5)
+@pytest.mark.usefixtures("main_written")
 def test_entry_point_starts_main_with_asyncio_run(downloader: Downloader) -> None:
     """Le point d'entrée lance main() avec asyncio.run()"""
     guards = [node for node in _source_tree(downloader).body if _is_main_guard(node)]
