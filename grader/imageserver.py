@@ -15,6 +15,7 @@ import random
 import signal
 import socket
 import struct
+import sys
 import threading
 import zlib
 from collections.abc import Coroutine, Sequence
@@ -266,7 +267,7 @@ class ImageServer:
         await runner.setup()
         self._runner = runner
         for sock in sockets:
-            await web.SockSite(runner, sock, shutdown_timeout=_SHUTDOWN_TIMEOUT).start()
+            await web.SockSite(runner, sock).start()
 
     async def _close(self) -> None:
         tasks = list(self._handler_tasks)
@@ -538,8 +539,18 @@ def _print_banner(server: ImageServer, show_urls: bool) -> None:
     print("Appuyez sur Ctrl+C pour arrêter le serveur.", flush=True)
 
 
+def _announce(server: ImageServer, args: argparse.Namespace) -> None:
+    if args.json:
+        description = {"urls": server.urls, "base_urls": server.base_urls, "seed": args.seed}
+        print(json.dumps(description), flush=True)
+    else:
+        _print_banner(server, show_urls=not args.bases)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
+    # A parent process (the bench) stops us with SIGTERM: shut down as cleanly as for Ctrl+C.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     server = ImageServer(
         images=args.images,
         latency=args.latency,
@@ -548,27 +559,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         port_base=args.port_base,
     )
+    # Everything inside the try: a signal may arrive at any point, even during start().
     try:
         server.start()
-    except OSError as error:
-        print(f"Impossible d'ouvrir les ports demandés : {error}")
-        return 1
-    if args.json:
-        description = {"urls": server.urls, "base_urls": server.base_urls, "seed": args.seed}
-        print(json.dumps(description), flush=True)
-    else:
-        _print_banner(server, show_urls=not args.bases)
-    # A parent process (the bench) stops us with SIGTERM: shut down as cleanly as for Ctrl+C.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
+        _announce(server, args)
         threading.Event().wait()  # the server runs in its own thread; wait for Ctrl+C
     except KeyboardInterrupt:
         pass
+    except OSError as error:
+        print(f"Impossible d'ouvrir les ports demandés : {error}", file=sys.stderr)
+        return 1
     finally:
-        served, peak = server.requests_served, server.max_in_flight
         server.stop()
     if not args.json:
-        print(f"\nServeur arrêté : {served} requête(s) reçue(s), au plus {peak} en même temps.")
+        print(
+            f"\nServeur arrêté : {server.requests_served} requête(s) reçue(s), "
+            f"au plus {server.max_in_flight} en même temps."
+        )
     return 0
 
 
