@@ -6,6 +6,9 @@ grade_pythons qui crée un environnement par version de Python.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 
 import nox
@@ -15,6 +18,19 @@ nox.options.sessions = ["grade"]
 
 DEFAULT_TARGET = "skeleton"
 PYTHONS = ["3.11", "3.13"]
+
+
+def _expose_pyenv_pythons() -> None:
+    """Lets pyenv's shims answer for every installed version (nox looks for python3.13)."""
+    if shutil.which("pyenv") and "PYENV_VERSION" not in os.environ:
+        def pyenv(*args: str) -> list[str]:
+            return subprocess.run(["pyenv", *args], capture_output=True, text=True).stdout.split()
+
+        current = pyenv("version-name")  # stays first: plain « python » keeps its meaning
+        os.environ["PYENV_VERSION"] = ":".join(current + pyenv("versions", "--bare"))
+
+
+_expose_pyenv_pythons()
 
 
 def _split_target(posargs: list[str], default: str) -> tuple[str, list[str]]:

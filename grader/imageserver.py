@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import functools
 import hashlib
+import html
 import json
 import random
 import signal
@@ -281,13 +282,15 @@ class ImageServer:
     # -- URLs ---------------------------------------------------------------------------------
 
     def _build_urls(self) -> None:
-        self._urls, self._index_by_key = [], {}
+        urls: list[str] = []
         for index in range(self._images):
             port = self._ports[index % self._port_count]
+            # Template chosen per round, so that every port gets every URL shape.
             template = _URL_TEMPLATES[(index // self._port_count) % len(_URL_TEMPLATES)]
-            url = f"http://{HOST}:{port}" + template.format(i=index)
-            self._urls.append(url)
-            self._index_by_key[_key_from_url(url)] = index
+            urls.append(f"http://{HOST}:{port}" + template.format(i=index))
+        # Built aside, then swapped: the server thread never sees a half-filled table.
+        self._index_by_key = {_key_from_url(url): index for index, url in enumerate(urls)}
+        self._urls = urls
 
     def _require_started(self) -> None:
         if not self._ports:
@@ -295,7 +298,7 @@ class ImageServer:
 
     @property
     def urls(self) -> list[str]:
-        """The image URLs, spread round-robin over the ports (a copy: safe to modify)."""
+        """The image URLs, spread round-robin over the ports (a copy; still readable after stop)."""
         self._require_started()
         return list(self._urls)
 
@@ -408,7 +411,7 @@ class ImageServer:
             return await self._respond_fault(request)
         index = self._index_by_key.get(self._request_key(request))
         if index is None:
-            detail = f"Aucune image à l'adresse {request.path_qs}."
+            detail = f"Aucune image à l'adresse {html.escape(request.path_qs)}."
             return _error_page(404, "image introuvable", detail)
         return web.Response(
             body=make_png(index, self._seed),
