@@ -164,15 +164,23 @@ class LoggedRecord:
     message: str
 
 
-class RecordCollector(logging.Handler):
-    """Collects every record that reaches the root logger, whatever the console shows."""
+class RecordCollector:
+    """Every record the student's code creates (past its loggers' levels), wherever it goes.
+
+    It hooks the record factory rather than the root logger, so that a named logger with
+    ``propagate = False`` and handlers of its own is seen too.
+    """
 
     def __init__(self) -> None:
-        super().__init__(logging.NOTSET)
         self.records: list[LoggedRecord] = []
+        make_record = logging.getLogRecordFactory()
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(LoggedRecord(record.levelno, record.getMessage()))
+        def recording_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = make_record(*args, **kwargs)
+            self.records.append(LoggedRecord(record.levelno, record.getMessage()))
+            return record
+
+        logging.setLogRecordFactory(recording_factory)
 
     def at_least(self, level: int) -> list[LoggedRecord]:
         return [record for record in self.records if record.level >= level]
@@ -192,6 +200,7 @@ class LoggingState:
 
     saved: list[tuple[logging.Logger, list[logging.Handler], int, bool, bool]]
     disable: int
+    record_factory: Callable[..., logging.LogRecord]
 
     @classmethod
     def capture(cls) -> LoggingState:
@@ -199,7 +208,7 @@ class LoggingState:
             (logger, list(logger.handlers), logger.level, logger.propagate, logger.disabled)
             for logger in _all_loggers()
         ]
-        return cls(saved, logging.root.manager.disable)
+        return cls(saved, logging.root.manager.disable, logging.getLogRecordFactory())
 
     def handlers(self) -> set[logging.Handler]:
         return {handler for _, handlers, *_ in self.saved for handler in handlers}
@@ -218,6 +227,7 @@ class LoggingState:
         for handler in added:
             handler.close()
         logging.disable(self.disable)
+        logging.setLogRecordFactory(self.record_factory)
 
 
 def new_handlers(before: LoggingState) -> list[logging.Handler]:
@@ -256,9 +266,7 @@ def console_from(setup: Callable[[], None]) -> Console:
     for handler in handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(stream)
-    collector = RecordCollector()
-    logging.getLogger().addHandler(collector)
-    return Console(handlers, stream, collector)
+    return Console(handlers, stream, RecordCollector())
 
 
 def default_console() -> Console:
@@ -270,6 +278,4 @@ def default_console() -> Console:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    collector = RecordCollector()
-    root.addHandler(collector)
-    return Console([handler], stream, collector)
+    return Console([handler], stream, RecordCollector())

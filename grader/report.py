@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -101,7 +102,13 @@ def render_console(results: list[CriterionResult], target: str) -> str:
     lost = [r for r in results if not r.passed and not r.not_done]
     todo = [r.criterion.id for r in results if r.not_done]
     if todo:
-        lines += ["", f"Pas encore fait ({len(todo)} critères) : complétez les TODO puis relancez."]
+        left = _todos_left(results)
+        listed = f" ; TODO rencontrés : {', '.join(left)}" if left else ""
+        lines += [
+            "",
+            f"Pas encore fait ({len(todo)} critères){listed}.",
+            "Complétez-les dans l'ordre, puis relancez.",
+        ]
     if lost:
         lines += ["", "Points perdus :"]
         seen: set[str] = set()
@@ -116,6 +123,14 @@ def render_console(results: list[CriterionResult], target: str) -> str:
         lines += ["", "Remarques (sans perte de points) :"]
         lines += [f"  • {criterion_id} : {_indent(note)}" for criterion_id, note in notes]
     return "\n".join(lines)
+
+
+_TODO = re.compile(r"TODO \d+ : \w+")
+
+
+def _todos_left(results: Iterable[CriterionResult]) -> list[str]:
+    found = {todo for r in results for _, message in r.feedback for todo in _TODO.findall(message)}
+    return sorted(found, key=lambda todo: int(todo.split()[1]))
 
 
 def _indent(text: str) -> str:
