@@ -335,11 +335,11 @@ def print_notes(measures: list[Measure], args: argparse.Namespace) -> None:
         _note(
             f"N = {images} : le connecteur d'aiohttp ouvre au plus {AIOHTTP_DEFAULT_LIMIT} connexions "
             f"à la fois (TCPConnector(limit={AIOHTTP_DEFAULT_LIMIT}) par défaut) : les requêtes "
-            f"passent en {waves} vagues, soit environ {waves} × le plancher."
+            f"passent en {waves} vagues : au moins {waves} × le plancher, plus le temps de calcul."
         )
     _note(
         f"Le pool de {args.workers} threads traite au plus {args.workers} requêtes à la fois : "
-        f"N / {args.workers} vagues (arrondi au supérieur), soit autant de fois le plancher."
+        f"N / {args.workers} vagues (arrondi au supérieur), donc au moins autant de fois le plancher."
     )
     skipped = [size for size in args.sizes if size > args.sync_max]
     if skipped:
