@@ -28,6 +28,8 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import IO, Any
 
+from grader.guards import NetworkGuard
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 EXIT_OK = 0
@@ -316,6 +318,7 @@ def _exit_code(report: DriverReport) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     module_file, urls_file, report_file = argv if argv is not None else sys.argv[1:]
     urls = json.loads(Path(urls_file).read_text(encoding="utf-8"))
+    NetworkGuard().install()  # the URLs are local: anything else is a stray request, refused
     report = drive(Path(module_file), urls)
     Path(report_file).write_text(json.dumps(asdict(report)), encoding="utf-8")
     if report.exception == "NotImplementedError":
