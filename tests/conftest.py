@@ -1,0 +1,84 @@
+"""Grades the catalogue's folders once per session, and prints the catalogue table at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from tests.catalogue import CATALOGUE, PART_CRITERIA, Grade, all_targets, full_marks, grade_all
+
+GRADES = pytest.StashKey[dict[str, Grade]]()
+
+
+def _needed_keys(items: Iterable[pytest.Item]) -> list[str]:
+    keys: dict[str, None] = {}
+    for item in items:
+        for marker in item.iter_markers("grades"):
+            keys.update(dict.fromkeys(marker.args))
+    return list(keys)
+
+
+@pytest.fixture(scope="session")
+def grades(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Grade]:
+    """Grades, in parallel, every folder that the selected tests read."""
+    targets = all_targets(CATALOGUE.mutants, CATALOGUE.variants)
+    wanted = [targets[key] for key in _needed_keys(request.session.items) if key in targets]
+    results = grade_all(wanted, tmp_path_factory.mktemp("correction"))
+    request.config.stash[GRADES] = results
+    return results
+
+
+# --- the catalogue table -------------------------------------------------------------------
+
+
+def _ids(criteria: Iterable[str]) -> str:
+    """Criterion ids, a whole part's shortened to « sync.* (tout) »."""
+    remaining = set(criteria)
+    shown = []
+    for part, ids in PART_CRITERIA.items():
+        if ids <= remaining:
+            shown.append(f"{part}.* (tout)")
+            remaining -= ids
+    return ", ".join(shown + sorted(remaining)) or "—"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    results = config.stash.get(GRADES, None)
+    if not results:
+        return
+    write = terminalreporter.write_line
+    mutants = [m for m in CATALOGUE.mutants if m.key in results]
+    if mutants:
+        terminalreporter.write_sep("=", "catalogue des mutants")
+        width = max(len(m.name) for m in mutants)
+        write(f"{'mutant':<{width}} | critères perdus attendus | critères perdus observés | verdict")
+        for mutant in mutants:
+            grade = results[mutant.key]
+            if not grade.ok:
+                write(f"{mutant.name:<{width}} | {_ids(mutant.loses)} | (pas de résultat) | pas ok")
+                continue
+            verdict = "ok" if grade.lost == mutant.loses else "pas ok"
+            write(
+                f"{mutant.name:<{width}} | {_ids(mutant.loses)} | {_ids(grade.lost)} | {verdict}",
+                red=verdict != "ok",
+            )
+    variants = [v for v in CATALOGUE.variants if v.key in results]
+    others = [key for key in ("solution", "skeleton") if key in results]
+    if variants or others:
+        terminalreporter.write_sep("=", "variantes acceptées, solution et squelette")
+        for key in others:
+            grade = results[key]
+            score = "pas de résultat" if grade.score is None else f"{grade.score:g}/{full_marks():g}"
+            write(f"{key} : {score} ({grade.elapsed:.1f} s)")
+        for variant in variants:
+            grade = results[variant.key]
+            score = "pas de résultat" if grade.score is None else f"{grade.score:g}/{full_marks():g}"
+            verdict = "ok" if grade.score == full_marks() else f"pas ok, perd {_ids(grade.lost)}"
+            write(f"{variant.name} : {score} — {verdict}", red=verdict != "ok")
+    slowest = max(results.values(), key=lambda grade: grade.elapsed)
+    total = sum(grade.elapsed for grade in results.values())
+    write(
+        f"{len(results)} correction(s), {total:.0f} s cumulées ; la plus longue : "
+        f"{slowest.key} ({slowest.elapsed:.1f} s)"
+    )
