@@ -45,6 +45,18 @@ def expect_saved(images: Iterable[Image], output_dir: Path, scratch: Path, funct
     )
 
 
+def expect_file_count(expected: int, output_dir: Path, scratch: Path, situation: str) -> None:
+    """As many files as images that should succeed (their content is download's business)."""
+    files = files_under(output_dir)
+    expect(
+        len(files) == expected,
+        f"Après {situation}, {len(files)} fichier(s) dans le dossier de sortie, {expected} attendu(s)."
+        f"{_elsewhere(output_dir, scratch)}",
+        "Une image en échec ne doit ni arrêter les autres ni laisser de fichier : où se "
+        "trouvent vos try/except, et que font-ils ?",
+    )
+
+
 def expect_no_error_page(output_dir: Path) -> None:
     pages = [path.name for path, body in files_under(output_dir).items() if body == ERROR_PAGE]
     expect(
@@ -65,28 +77,35 @@ def expect_error_logged(console: Console, failures: int) -> None:
     )
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CLOCK_OR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?")
+# A number standing alone (not inside a word or a file name), with an optional time unit.
+_DURATION = re.compile(
+    r"(?<![\w.,\-])(\d+(?:[.,]\d+)?)\s*(ms|millisecondes?|s|sec|secs|secondes?|seconds?)?(?![\w\-])",
+    re.IGNORECASE,
+)
 
 
-def numbers_in(text: str) -> list[tuple[float, int]]:
-    """Every number in the text (timestamps left out), with its count of decimals."""
+def durations_in(text: str) -> list[tuple[float, float]]:
+    """Durations shown in the text, in seconds, each with the rounding of its display.
+
+    Read: a number with a unit (« 250 ms », « 1.2 s ») or with decimals (« 0,25 »).
+    Left out: timestamps, bare integers (« 142 octets ») and digits inside names.
+    """
     found = []
-    for token in _NUMBER.findall(_CLOCK_OR_DATE.sub(" ", text)):
-        _, separator, fraction = token.replace(",", ".").partition(".")
-        found.append((float(token.replace(",", ".")), len(fraction) if separator else 0))
+    for number, unit in _DURATION.findall(_CLOCK_OR_DATE.sub(" ", text)):
+        value = float(number.replace(",", "."))
+        _, separator, fraction = number.replace(",", ".").partition(".")
+        rounding = 0.5 * 10 ** -len(fraction) if separator else 0.5
+        if unit.lower().startswith("m"):
+            found.append((value / 1000, rounding / 1000))
+        elif unit or separator:
+            found.append((value, rounding))
     return found
 
 
 def shows_duration(text: str, seconds: float) -> bool:
-    """True when the text shows ``seconds``, in seconds (with decimals) or in milliseconds."""
-    for value, decimals in numbers_in(text):
-        rounding = 0.5 * 10**-decimals
-        as_seconds = decimals > 0 and abs(value - seconds) <= rounding + 0.02
-        as_milliseconds = abs(value - seconds * 1000) <= rounding + 20
-        if as_seconds or as_milliseconds:
-            return True
-    return False
+    """True when the text shows ``seconds``, at the precision it is displayed with."""
+    return any(abs(value - seconds) <= rounding + 0.02 for value, rounding in durations_in(text))
 
 
 def mentions(line: str, image: Image, saved_names: Iterable[str]) -> bool:

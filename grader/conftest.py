@@ -271,5 +271,11 @@ def async_code(grading: GradingSession) -> StudentCode:
 
 @pytest.fixture
 def output_dir(tmp_path: Path) -> Path:
-    """A nested output folder that does not exist yet."""
+    """An output folder that does not exist yet (its parent does)."""
+    return tmp_path / "images"
+
+
+@pytest.fixture
+def nested_output_dir(tmp_path: Path) -> Path:
+    """An output folder three levels below anything that exists."""
     return tmp_path / "sortie" / "images" / "lot"

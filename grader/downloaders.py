@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -46,10 +47,11 @@ class Downloader:
     def session_class(self) -> str:
         return "aiohttp.ClientSession" if self.is_async else "requests.Session"
 
-    def mocked(self) -> AbstractContextManager[Probe]:
+    def mocked(self, folder: Path | None = None) -> AbstractContextManager[Probe]:
+        """Mocked HTTP; with ``folder``, the output folder appears at the first response."""
         if self.is_async:
-            return mocked_aiohttp()
-        return mocked_requests()
+            return mocked_aiohttp(folder)
+        return mocked_requests(folder)
 
     def connection_error(self) -> Exception:
         if self.is_async:
@@ -75,6 +77,15 @@ class Downloader:
         if self.is_async:
             return self.code.run(lambda: asyncio.run(main(urls, output_dir)), **kwargs)
         return self.code.run(lambda: main(urls, output_dir), **kwargs)
+
+    def saved_names(self, image: Image, output_dir: Path) -> list[str]:
+        """Names under which this image may appear in the log: its file, found by content or name."""
+        names = [
+            path.name for path in output_dir.glob("*") if path.is_file() and path.read_bytes() == image.body
+        ]
+        with contextlib.suppress(Exception):
+            names.append(str(self.code.function("filename_from_url")(image.url)))
+        return names
 
     def download_one(self, url: str, output_dir: Path) -> DownloadOne:
         """Calls download_and_save with a session opened by the grader."""

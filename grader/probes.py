@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -54,17 +55,28 @@ ERROR_PAGE = b"<html><body><h1>Erreur</h1>Cette page n'est pas une image.</body>
 # --- requests ------------------------------------------------------------------------------
 
 
+def _ensure(folder: Path | None) -> None:
+    """Creates the output folder at the first response if main() did not.
+
+    A missing or wrong mkdir then costs the directory criterion only, not every check.
+    """
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+
+
 @dataclass
 class RequestsProbe:
     """Mocked HTTP for requests (``responses``) that also records sessions and senders."""
 
     mock: responses.RequestsMock
+    folder: Path | None = None
     sessions: list[requests.Session] = field(default_factory=list)
     sent: list[tuple[int, str]] = field(default_factory=list)
 
     def serve(self, image: Image, latency: float = 0.0) -> None:
         def reply(request: Any) -> tuple[int, dict[str, str], bytes]:
             time.sleep(latency)
+            _ensure(self.folder)
             return 200, {"Content-Type": "image/png"}, image.body
 
         self.mock.add_callback(responses.GET, image.url, callback=reply)
@@ -80,11 +92,11 @@ class RequestsProbe:
 
 
 @contextmanager
-def mocked_requests() -> Iterator[RequestsProbe]:
+def mocked_requests(folder: Path | None = None) -> Iterator[RequestsProbe]:
     original_init = requests.Session.__init__
     original_send = requests.Session.send
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        probe = RequestsProbe(rsps)
+        probe = RequestsProbe(rsps, folder)
 
         def init(session: requests.Session, *args: Any, **kwargs: Any) -> None:
             probe.sessions.append(session)
@@ -120,32 +132,38 @@ class AiohttpProbe:
     """Mocked HTTP for aiohttp (``aioresponses``) that also records sessions and senders."""
 
     mock: aioresponses
+    blocking: RequestsProbe  # the same images for requests: a coroutine calling it is graded
+    folder: Path | None = None  # created at the first response if main() did not
     sessions: list[aiohttp.ClientSession] = field(default_factory=list)
     sent: list[tuple[int, str]] = field(default_factory=list)
 
     def serve(self, image: Image, latency: float = 0.0) -> None:
         async def reply(url: Any, **kwargs: Any) -> CallbackResult:
             await asyncio.sleep(latency)
+            _ensure(self.folder)
             return CallbackResult(status=200, body=image.body, content_type="image/png")
 
         self.mock.get(image.url, callback=reply, repeat=True)
+        self.blocking.serve(image)
 
     def fail(self, url: str, *, status: int | None = None, error: Exception | None = None) -> None:
         if error is not None:
             self.mock.get(url, exception=error, repeat=True)
+            self.blocking.fail(url, error=requests.ConnectionError(str(error)))
         else:
             self.mock.get(url, status=status, body=ERROR_PAGE, content_type="text/html", repeat=True)
+            self.blocking.fail(url, status=status)
 
     def senders(self) -> set[int]:
         return {session_id for session_id, _ in self.sent}
 
 
 @contextmanager
-def mocked_aiohttp() -> Iterator[AiohttpProbe]:
+def mocked_aiohttp(folder: Path | None = None) -> Iterator[AiohttpProbe]:
     original_init = aiohttp.ClientSession.__init__
     sent: list[tuple[int, str]] = []
-    with _RecordingMock(sent) as mocked:
-        probe = AiohttpProbe(mocked, sent=sent)
+    with _RecordingMock(sent) as mocked, mocked_requests(folder) as blocking:
+        probe = AiohttpProbe(mocked, blocking, folder, sent=sent)
 
         def init(session: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> None:
             probe.sessions.append(session)

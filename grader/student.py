@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,11 +109,13 @@ def load(path: Path, module_name: str) -> LoadedModule:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     loader = spec.loader
+    sys.modules[module_name] = module  # as a real import does: dataclasses and pickle look there
     try:
         run_student(lambda: loader.exec_module(module), path.parent.resolve(), IMPORT_TIMEOUT)
-    except NotDone as error:
-        return LoadedModule(path, None, f"NotImplementedError à l'import : {error}")
-    except StudentCrash as error:
+    except (NotDone, StudentCrash) as error:
+        del sys.modules[module_name]
+        if isinstance(error, NotDone):
+            return LoadedModule(path, None, f"NotImplementedError à l'import : {error}")
         return LoadedModule(path, None, f"impossible d'importer {path.name} : {error}")
     return LoadedModule(path, module, None)
 
