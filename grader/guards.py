@@ -68,6 +68,7 @@ class NetworkGuard:
     """Refuses every connection and name lookup that does not stay on this machine."""
 
     blocked: list[str] = field(default_factory=list)
+    before_local_connection: Callable[[], None] | None = None  # runs before each allowed connect
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _refuse(self, host: object) -> OSError:
@@ -87,8 +88,11 @@ class NetworkGuard:
 
         def guarded(original: Callable[..., Any]) -> Callable[..., Any]:
             def connect(sock: socket.socket, address: Any) -> Any:
-                if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
-                    raise self._refuse(address[0])
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    if not _is_local(address[0]):
+                        raise self._refuse(address[0])
+                    if self.before_local_connection is not None:
+                        self.before_local_connection()
                 return original(sock, address)
 
             return connect

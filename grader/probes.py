@@ -144,7 +144,7 @@ class AiohttpProbe:
             return CallbackResult(status=200, body=image.body, content_type="image/png")
 
         self.mock.get(image.url, callback=reply, repeat=True)
-        self.blocking.serve(image)
+        self.blocking.serve(image, latency)
 
     def fail(self, url: str, *, status: int | None = None, error: Exception | None = None) -> None:
         if error is not None:
