@@ -23,6 +23,7 @@ PYTHONS = ["3.11", "3.13"]
 def _expose_pyenv_pythons() -> None:
     """Lets pyenv's shims answer for every installed version (nox looks for python3.13)."""
     if shutil.which("pyenv") and "PYENV_VERSION" not in os.environ:
+
         def pyenv(*args: str) -> list[str]:
             return subprocess.run(["pyenv", *args], capture_output=True, text=True).stdout.split()
 

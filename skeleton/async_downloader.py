@@ -61,9 +61,7 @@ def setup_logging() -> None:
     raise NotImplementedError("TODO 4 : setup_logging")
 
 
-async def download_and_save(
-    session: aiohttp.ClientSession, url: str, output_dir: Path
-) -> Path | None:
+async def download_and_save(session: aiohttp.ClientSession, url: str, output_dir: Path) -> Path | None:
     """Télécharge une image avec la session donnée et l'enregistre dans ``output_dir``.
 
     Renvoie le chemin du fichier écrit, ou ``None`` (après avoir logué l'erreur)
