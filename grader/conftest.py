@@ -256,13 +256,6 @@ def isolation(
 
 
 @pytest.fixture
-def sync_code(grading: GradingSession) -> StudentCode:
-    code = StudentCode(grading.module("sync"), "sync", grading.hung_parts)
-    code.loaded.get()
-    return code
-
-
-@pytest.fixture
 def async_code(grading: GradingSession) -> StudentCode:
     code = StudentCode(grading.module("async"), "async", grading.hung_parts)
     code.loaded.get()

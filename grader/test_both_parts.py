@@ -22,20 +22,10 @@ from grader.checks import (
     shows_duration,
 )
 from grader.conftest import GradingSession
+from grader.criteria import for_both_parts
 from grader.downloaders import Downloader
 from grader.probes import Console, Image, console_from, default_console, image_set
 from grader.student import NotDone, StudentCode, StudentCrash, expect
-
-PARTS = ("sync", "async")
-
-
-def for_both_parts(criterion: str, weight: float = 1.0) -> Callable[[Any], Any]:
-    """Runs the check on both parts, each counting toward its own criterion."""
-    params = [
-        pytest.param(part, marks=pytest.mark.criterion(f"{part}.{criterion}", weight=weight), id=part)
-        for part in PARTS
-    ]
-    return pytest.mark.parametrize("part", params)
 
 
 @pytest.fixture

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from grader.conftest import GradingSession
+from grader.criteria import for_both_parts
 from grader.scripts import SCRIPT_TIMEOUT, ScriptRun
 from grader.student import NotDone, StudentCrash, expect
-
-PARTS = ("sync", "async")
-
-
-def for_both_parts(criterion: str, weight: float = 1.0) -> Callable[[Any], Any]:
-    params = [
-        pytest.param(part, marks=pytest.mark.criterion(f"{part}.{criterion}", weight=weight), id=part)
-        for part in PARTS
-    ]
-    return pytest.mark.parametrize("part", params)
 
 
 @pytest.fixture
