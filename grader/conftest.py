@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -77,7 +77,9 @@ class GradingSession:
             self.loaded[part] = load(self.target / PART_FILES[part], f"graded_{part}_downloader")
         return self.loaded[part]
 
-    def finish(self, verbose: bool) -> None:
+    def finish(self, write: Callable[[str], object] | None = None) -> None:
+        """Marks, results files and the report, once (the watchdog may get here first)."""
+        write = write or _console().write
         with self.lock:
             if self.reported:
                 return
@@ -88,8 +90,7 @@ class GradingSession:
             report.write_checks(self.outcomes, self.checks_path)
         shown_target = os.path.relpath(self.target) if self.target.is_relative_to(Path.cwd()) else self.target
         text = report.render_console(results, f"{shown_target}{os.sep}")
-        _console().write(("\n" if verbose else "") + text + "\n")
-        _console().write(f"\nRésultats détaillés : {self.results_path}\n")
+        write(text + f"\n\nRésultats détaillés : {self.results_path}\n")
         _console().flush()
 
 
@@ -105,7 +106,7 @@ def _watchdog(config: pytest.Config) -> None:
     """Ends a grade that runs far too long (a student's code that even the deadline cannot stop)."""
     grading = config.stash[GRADING]
     _console().write("\nLa correction a dépassé la durée maximale : arrêt forcé.\n")
-    grading.finish(verbose=False)
+    grading.finish()
     os._exit(3)
 
 
@@ -203,9 +204,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return test_report
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """In verbose mode, pytest's own report stays: ours comes after its failures."""
+    terminalreporter.section("note du TP")
+    terminalreporter.config.stash[GRADING].finish(terminalreporter.write)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    grading = session.config.stash[GRADING]
-    grading.finish(verbose=session.config.option.verbose > 0)
+    session.config.stash[GRADING].finish()  # without a terminal reporter (the default)
     if exitstatus == pytest.ExitCode.TESTS_FAILED:
         session.exitstatus = pytest.ExitCode.OK  # a low mark is a result, not a failure
 
