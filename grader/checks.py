@@ -106,7 +106,3 @@ def durations_in(text: str) -> list[tuple[float, float]]:
 def shows_duration(text: str, seconds: float) -> bool:
     """True when the text shows ``seconds``, at the precision it is displayed with."""
     return any(abs(value - seconds) <= rounding + 0.02 for value, rounding in durations_in(text))
-
-
-def mentions(line: str, image: Image, saved_names: Iterable[str]) -> bool:
-    return image.url in line or any(name in line for name in saved_names)
