@@ -1,4 +1,4 @@
-"""``python -m grader.bench``: sync, async and thread-pool downloads for growing N.
+"""``python -m grader.tools.bench``: sync, async and thread-pool downloads for growing N.
 
 Times the reference solution's ``main`` (sync and async) and a thread pool built on the
 same ``download_and_save``, against the local :class:`ImageServer`, and compares each median
@@ -34,7 +34,7 @@ from typing import IO, Protocol
 import requests
 
 from grader.entrypoint import child_environment
-from grader.french_cli import (
+from grader.tools.french_cli import (
     FrenchArgumentParser,
     fr_milliseconds,
     fr_number,
@@ -44,7 +44,7 @@ from grader.french_cli import (
     non_negative_int,
     positive_int,
 )
-from grader.imageserver import STATS_PATH, ImageServer, make_png
+from grader.tools.imageserver import STATS_PATH, ImageServer, make_png
 from solution import async_downloader, sync_downloader
 
 METHODS = ("sync", "async", "threads")
@@ -93,7 +93,7 @@ class BenchServer(Protocol):
 
 
 class ServerProcess:
-    """``python -m grader.imageserver --json`` in a child process, so on its own core and GIL."""
+    """``python -m grader.tools.imageserver --json`` in a child process, so on its own core and GIL."""
 
     def __init__(self, *, images: int, latency: float, ports: int) -> None:
         self._arguments = ["--images", str(images), "--latency", str(latency), "--ports", str(ports)]
@@ -106,7 +106,7 @@ class ServerProcess:
         self._http.trust_env = False  # an environment proxy must not see our local requests
 
     def __enter__(self) -> ServerProcess:
-        command = [sys.executable, "-m", "grader.imageserver", "--json", *self._arguments]
+        command = [sys.executable, "-m", "grader.tools.imageserver", "--json", *self._arguments]
         self._process = subprocess.Popen(
             command, stdout=subprocess.PIPE, text=True, encoding="utf-8", env=child_environment()
         )
@@ -412,7 +412,7 @@ def write_chart(measures: list[Measure], path: Path, latency: float, sizes: list
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = FrenchArgumentParser(
-        prog="python -m grader.bench",
+        prog="python -m grader.tools.bench",
         description=(
             "Banc d'essai : durée des téléchargements synchrone, asynchrone (solution de\n"
             "référence) et par pool de threads, pour plusieurs nombres d'images, sur le\n"

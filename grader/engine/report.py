@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from grader.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
+from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
 
 
 class Kind(Enum):

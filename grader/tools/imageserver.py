@@ -1,6 +1,6 @@
 """Local image server: N distinct PNG images, simulated latency, several ports and faults.
 
-The grader uses :class:`ImageServer` as a fixture helper; ``python -m grader.imageserver``
+The grader uses :class:`ImageServer` as a fixture helper; ``python -m grader.tools.imageserver``
 runs the same server by hand (see ``--help``).
 """
 
@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from aiohttp import web
 
-from grader.french_cli import (
+from grader.tools.french_cli import (
     FrenchArgumentParser,
     fr_milliseconds,
     non_negative_float,
@@ -458,14 +458,14 @@ class ImageServer:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = FrenchArgumentParser(
-        prog="python -m grader.imageserver",
+        prog="python -m grader.tools.imageserver",
         description=(
             "Serveur d'images local pour le TP : sert N images PNG toutes différentes, avec\n"
             "une latence simulée par requête, sur un ou plusieurs ports (autant d'« hôtes »).\n"
             "Les adresses /fault/404/…, /fault/500/…, /fault/drop/… et /fault/stall/…\n"
             "simulent des pannes. Le serveur tourne jusqu'à Ctrl+C."
         ),
-        epilog="Exemple : python -m grader.imageserver --images 50 --latency 0.5 --ports 3",
+        epilog="Exemple : python -m grader.tools.imageserver --images 50 --latency 0.5 --ports 3",
     )
     parser.add_argument(
         "--images",

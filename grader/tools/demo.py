@@ -1,4 +1,4 @@
-"""``python -m grader.demo [CIBLE]``: sync vs async downloads against the local image server.
+"""``python -m grader.tools.demo [CIBLE]``: sync vs async downloads against the local image server.
 
 Runs the target's real entry points (``sync_downloader.py`` then ``async_downloader.py``)
 in subprocesses, with the server's URLs, and prints a French summary with the theoretical
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.entrypoint import REPO_ROOT, EntryPointRun, run_entry_point
-from grader.french_cli import (
+from grader.tools.french_cli import (
     FrenchArgumentParser,
     fr_count,
     fr_milliseconds,
@@ -24,7 +24,7 @@ from grader.french_cli import (
     non_negative_float,
     positive_int,
 )
-from grader.imageserver import ImageServer
+from grader.tools.imageserver import ImageServer
 
 MODULES = (("synchrone", "sync_downloader.py"), ("asynchrone", "async_downloader.py"))
 KNOWN_TARGETS = ("solution", "skeleton")
@@ -44,7 +44,7 @@ class Outcome:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = FrenchArgumentParser(
-        prog="python -m grader.demo",
+        prog="python -m grader.tools.demo",
         description=(
             "Démonstration : lance le téléchargeur synchrone puis le téléchargeur asynchrone\n"
             "d'un dossier sur un serveur d'images local (avec une latence simulée), puis\n"
@@ -52,9 +52,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ),
         epilog=(
             "Exemples :\n"
-            "  python -m grader.demo                  # la solution de référence\n"
-            "  python -m grader.demo skeleton         # votre travail\n"
-            "  python -m grader.demo skeleton --images 50 --latency 0.1"
+            "  python -m grader.tools.demo                  # la solution de référence\n"
+            "  python -m grader.tools.demo skeleton         # votre travail\n"
+            "  python -m grader.tools.demo skeleton --images 50 --latency 0.1"
         ),
     )
     target = parser.add_argument_group("cible")

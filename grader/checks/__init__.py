@@ -1,0 +1,1 @@
+"""The graded checks, one module per criterion family: they judge observations only."""

@@ -1,0 +1,1 @@
+"""The grading engine: supervisor, worker harness, criteria, outcomes and report."""

@@ -1,0 +1,152 @@
+"""What each worker plays: the scenarios of one part, with their images, failures and budgets.
+
+Image bodies are random for every grade, so files on disk can only hold them if the
+student's code really fetched them. Scenario names are the vocabulary shared with the
+checks (:class:`Scenario`).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from grader.tools.imageserver import PNG_SIGNATURE
+
+_URL_SHAPES = (
+    "https://images.example.org/photos/{i}/full.jpg",
+    "https://cdn.example.net/img/{i}.png?size=large",
+    "https://cdn.example.net/img/{i}.png?size=small",
+    "https://images.example.org/gallery/{i}/cat.png",
+    "https://cdn.example.net/gallery/{i}/cat.png",
+    "https://images.example.org/photos/{i}/full.jpg?v=2",
+)
+BAD_URL = "https://cdn.example.net/img/broken.png?size=large"
+
+LOAD_BUDGET = 3.0
+BUDGET = 2.5
+SCRIPT_BUDGET = 4.0
+SERVER_BUDGET = 3.5
+BUDGET_AFTER_A_HANG = 1.0
+PART_BUDGET = 6.5  # a part that keeps hanging stops here: the whole grade stays under 8 s
+
+SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.05
+SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
+TIMING_IMAGES = 4
+TIMING_LATENCIES = (0.02, 0.08)
+
+
+class Scenario(StrEnum):
+    SCRIPT = "script"
+    LOG_FORMAT = "log_format"
+    DOWNLOAD_ONE = "download_one"
+    DOWNLOAD_404 = "download_404"
+    MAIN = "main"
+    NESTED_DIR = "nested_dir"
+    EXISTING_DIR = "existing_dir"
+    ERROR_CONNECTION = "error_connection"
+    ERROR_404 = "error_404"
+    ERROR_500 = "error_500"
+    ERROR_DISK = "error_disk"
+    ERROR_TIMEOUT = "error_timeout"
+    LOG_MESSAGES = "log_messages"
+    LOG_ERROR_CONNECTION = "log_error_connection"
+    LOG_ERROR_404 = "log_error_404"
+    TIMING_SHORT = "timing_short"
+    TIMING_LONG = "timing_long"
+    SERVER = "server"
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    body: bytes
+
+
+def image_set(count: int, start: int = 1) -> list[Image]:
+    """``count`` images with realistic URLs and unpredictable bodies."""
+    return [
+        Image(_URL_SHAPES[i % len(_URL_SHAPES)].format(i=i), PNG_SIGNATURE + os.urandom(96))
+        for i in range(start, start + count)
+    ]
+
+
+def _encoded(images: list[Image]) -> list[list[str]]:
+    return [[image.url, base64.b64encode(image.body).decode()] for image in images]
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    """The scenarios of one part, and the images each one serves (for the checks)."""
+
+    part: str
+    specs: list[dict[str, Any]]
+    images: dict[str, list[Image]]
+
+    def spec(self, name: str) -> dict[str, Any]:
+        return next(spec for spec in self.specs if spec["name"] == name)
+
+
+def _main(name: Scenario, images: list[Image], budget: float = BUDGET, **options: Any) -> dict[str, Any]:
+    spec = {"name": str(name), "kind": "main", "budget": budget, "images": _encoded(images)}
+    spec.update({"out": "images", "auto_create": True, "console": "default"})
+    spec.update(options)
+    return spec
+
+
+def _with_failure(name: Scenario, kind: str, **options: Any) -> tuple[dict[str, Any], list[Image]]:
+    good = image_set(4, start=11)
+    spec = _main(name, good, failures=[[BAD_URL, kind]], **options)
+    urls = [good[0].url, good[1].url, BAD_URL, good[2].url, good[3].url]
+    spec["urls_order"] = urls
+    return spec, good
+
+
+def build(part: str, script_urls: list[str], server_urls: list[str]) -> PartPlan:
+    images: dict[str, list[Image]] = {}
+    specs: list[dict[str, Any]] = []
+
+    def add(spec: dict[str, Any], served: list[Image]) -> None:
+        specs.append(spec)
+        images[spec["name"]] = served
+
+    add({"name": Scenario.SCRIPT, "kind": "script", "budget": SCRIPT_BUDGET, "urls": script_urls,
+         "auto_create": True}, [])  # fmt: skip
+    add({"name": Scenario.LOG_FORMAT, "kind": "log_format", "budget": BUDGET}, [])
+    one = image_set(1, start=2)
+    add({"name": Scenario.DOWNLOAD_ONE, "kind": "download_one", "budget": BUDGET, "images": _encoded(one),
+         "url": one[0].url}, one)  # fmt: skip
+    add({"name": Scenario.DOWNLOAD_404, "kind": "download_one", "budget": BUDGET,
+         "failures": [[BAD_URL, "404"]], "url": BAD_URL}, [])  # fmt: skip
+    main_images = image_set(6)
+    add(_main(Scenario.MAIN, main_images, latency=0.01), main_images)
+    two = image_set(2, start=7)
+    add(_main(Scenario.NESTED_DIR, two, out="sortie/images/lot", auto_create=False), two)
+    add(_main(Scenario.EXISTING_DIR, two, out="sortie/images/lot", precreate=True, runs=2), two)
+    for name, kind in (
+        (Scenario.ERROR_CONNECTION, "connection"),
+        (Scenario.ERROR_404, "404"),
+        (Scenario.ERROR_500, "500"),
+    ):
+        add(*_with_failure(name, kind))
+    four = image_set(4, start=21)
+    add(_main(Scenario.ERROR_DISK, four, fail_open=2), four)
+    if part == "async":
+        add(*_with_failure(Scenario.ERROR_TIMEOUT, "timeout"))
+    three = image_set(3, start=31)
+    add(_main(Scenario.LOG_MESSAGES, three, console="student"), three)
+    for name, kind in ((Scenario.LOG_ERROR_CONNECTION, "connection"), (Scenario.LOG_ERROR_404, "404")):
+        spec, good = _with_failure(name, kind, console="student")
+        add(spec, good)
+    for name, latency in zip((Scenario.TIMING_SHORT, Scenario.TIMING_LONG), TIMING_LATENCIES, strict=True):
+        timed = image_set(TIMING_IMAGES, start=41)
+        add(_main(name, timed, latency=latency, console="student", force_info=True, stand_in=True), timed)
+    if part == "async":
+        add({"name": Scenario.SERVER, "kind": "main", "budget": SERVER_BUDGET, "urls": server_urls,
+             "server": True, "out": "images", "auto_create": True, "console": "default"}, [])  # fmt: skip
+    for spec in specs:
+        if "urls_order" in spec:
+            spec["urls"] = spec.pop("urls_order")
+    return PartPlan(part, specs, images)

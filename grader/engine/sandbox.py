@@ -1,0 +1,222 @@
+"""Starting, watching and killing a worker process, with every protection the platform has.
+
+- an isolated interpreter (``-I -B``) in a scratch folder, stdin empty, a minimal
+  environment without proxies;
+- on Linux as root: an unprivileged uid (dropped by the worker once it has imported what
+  it needs), and a new PID namespace, so that the worker cannot see or signal the
+  supervisor and every process it starts dies with it;
+- its own process group (POSIX) or a tree kill (Windows), so a deadline kills it all;
+- console streams read in threads and capped, control characters removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import IO, Any
+
+from grader.engine.paths import ENGINE_DIR
+
+WORKER_PACKAGE = ENGINE_DIR / "worker"
+UNPRIVILEGED_UID = 65534  # « nobody »
+STREAM_CAP = 64 * 1024
+
+_BOOT = (
+    "import sys, importlib.util as u\n"
+    "p = sys.argv[1]\n"
+    "s = u.spec_from_file_location('worker', p + '/__init__.py', submodule_search_locations=[p])\n"
+    "m = u.module_from_spec(s); sys.modules['worker'] = m; s.loader.exec_module(m)\n"
+    "from worker.main import run\n"
+    "run(sys.argv[2:])\n"
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def clean_text(text: str) -> str:
+    """Removes control characters and terminal escapes, keeping line breaks and tabs."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n"))
+
+
+@dataclass(frozen=True)
+class Protections:
+    """Which protections this platform gives the workers (shown in the report)."""
+
+    unprivileged_uid: int | None
+    pid_namespace: bool
+    process_group: bool
+
+    def describe(self) -> list[str]:
+        shown = ["processus séparé (interpréteur isolé, copie des fichiers, entrée standard vide)"]
+        shown.append("garde réseau, processus et fichiers (crochet d'audit)")
+        if self.unprivileged_uid is not None:
+            shown.append(f"utilisateur sans privilèges (uid {self.unprivileged_uid})")
+        if self.pid_namespace:
+            shown.append("espace de processus séparé (Linux)")
+        shown.append("arrêt de tout l'arbre de processus à l'échéance")
+        return shown
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@cache
+def _unshare_works() -> bool:
+    """A new PID namespace needs root and util-linux's unshare (containers may forbid it)."""
+    tool = shutil.which("unshare")
+    if tool is None or not _is_root() or not sys.platform.startswith("linux"):
+        return False
+    try:
+        done = subprocess.run(
+            [tool, "--pid", "--fork", "--kill-child", "true"], capture_output=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+@cache
+def protections() -> Protections:
+    if os.environ.get("GRADER_NO_SANDBOX") == "1":  # the kit's own tests of the fallbacks
+        return Protections(None, False, os.name == "posix")
+    drop = UNPRIVILEGED_UID if _is_root() and hasattr(os, "setuid") else None
+    return Protections(drop, _unshare_works(), os.name == "posix")
+
+
+def worker_environment(scratch: Path) -> dict[str, str]:
+    """Minimal: no proxy (the only server is on loopback), no credentials, HOME in scratch."""
+    keep = ("PATH", "SYSTEMROOT", "WINDIR", "TEMP", "TMP", "LANG", "LC_ALL")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env.update({"HOME": str(scratch), "USERPROFILE": str(scratch), "NO_PROXY": "*", "no_proxy": "*"})
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+def give_to_worker(folder: Path) -> None:
+    """The unprivileged worker must be able to write its scratch folder, and only that."""
+    uid = protections().unprivileged_uid
+    if uid is None:
+        return
+    for root, dirs, files in os.walk(folder):
+        os.chown(root, uid, uid)
+        for name in files:
+            os.chown(os.path.join(root, name), uid, uid)
+
+
+class CappedStream:
+    """Reads a pipe to its end in a thread, keeping only the first ``cap`` bytes."""
+
+    def __init__(self, pipe: IO[bytes], cap: int = STREAM_CAP) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self.truncated = False
+        self._cap = cap
+        self._thread = threading.Thread(target=self._pump, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, pipe: IO[bytes]) -> None:
+        try:
+            while chunk := pipe.read(4096):
+                kept = chunk[: max(0, self._cap - self._size)]
+                if kept:
+                    self._chunks.append(kept)
+                    self._size += len(kept)
+                self.truncated = self.truncated or len(kept) < len(chunk)
+        except (OSError, ValueError):
+            pass
+
+    def text(self, wait: float = 1.0) -> str:
+        self._thread.join(wait)
+        return clean_text(b"".join(self._chunks).decode("utf-8", errors="replace"))
+
+
+REPORT_LINE_CAP = 4 * 1024 * 1024
+
+
+class ReportChannel:
+    """The worker's JSON lines, read in a thread so that waiting for one has a deadline."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(pipe,), daemon=True).start()
+
+    def _pump(self, pipe: IO[bytes]) -> None:
+        try:
+            while line := pipe.readline(REPORT_LINE_CAP):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # not ours: garbage written to the channel
+                if isinstance(event, dict):
+                    self._queue.put(event)
+        except (OSError, ValueError):
+            pass
+        self._queue.put(None)
+
+    def next(self, timeout: float) -> dict[str, Any] | None:
+        """The next event; None when the worker ended; raises queue.Empty at the deadline."""
+        return self._queue.get(timeout=max(0.0, timeout))
+
+
+@dataclass
+class Worker:
+    """One running worker: its report channel and its console."""
+
+    process: subprocess.Popen[bytes]
+    console: CappedStream
+    channel: ReportChannel
+
+    def kill(self) -> None:
+        """Kills the worker and every process it started (whole group, or tree on Windows)."""
+        process = self.process
+        if os.name == "posix":
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        else:
+            subprocess.run(
+                ["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True, check=False
+            )
+        try:
+            process.kill()
+        except OSError:
+            pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def start_worker(plan_path: Path, scratch: Path) -> Worker:
+    """Starts a worker; it imports its libraries while the plan is being written."""
+    command = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE), str(plan_path)]
+    if protections().pid_namespace:
+        tool = shutil.which("unshare")
+        assert tool is not None
+        command = [tool, "--pid", "--fork", "--kill-child", *command]
+    creation = {"start_new_session": True} if os.name == "posix" else {}
+    if os.name == "nt":
+        creation = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+    process = subprocess.Popen(
+        command,
+        cwd=scratch,
+        env=worker_environment(scratch),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **creation,  # type: ignore[arg-type]
+    )
+    assert process.stderr is not None and process.stdout is not None
+    return Worker(process, CappedStream(process.stderr), ReportChannel(process.stdout))

@@ -1,0 +1,316 @@
+"""The supervisor: runs every scenario in workers, under deadlines, and gathers observations.
+
+Student code never runs here. This process copies the submission into a scratch folder,
+starts one worker per part (both parts at once), serves the images the scripts download,
+kills a worker that runs past its budget (and restarts one for the scenarios left), and
+once every worker is dead, reads the files they wrote. The checks then judge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import stat
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.engine import plans, sandbox
+from grader.engine.paths import PART_FILES, PARTS
+from grader.engine.plans import PartPlan
+from grader.tools.imageserver import ImageServer
+
+HELLO_LIMIT = 30.0  # our own imports, on a loaded machine: never the student's time
+MAX_FILES = 300
+MAX_FILE_BYTES = 4 * 1024 * 1024
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
+
+
+class SubmissionRefused(Exception):
+    """The submitted folder cannot be graded as it is (a symlink, a missing file…)."""
+
+
+@dataclass
+class ScenarioRun:
+    """One scenario: what the worker reported, or how it ended without reporting."""
+
+    name: str
+    cwd: Path
+    observed: dict[str, Any] | None = None
+    ending: str = ""  # "", "hung", "crashed", "skipped", "not_loaded"
+    chain: list[dict[str, Any]] = field(default_factory=list)  # the student's frames when it hung
+    exit_code: int | None = None
+    files: dict[str, bytes] = field(default_factory=dict)  # relative to cwd
+
+
+@dataclass
+class PartRun:
+    part: str
+    plan: PartPlan
+    folder: Path
+    load: dict[str, Any] | None = None
+    load_ending: str = ""  # "", "hung", "crashed"
+    load_chain: list[dict[str, Any]] = field(default_factory=list)
+    hello: dict[str, Any] = field(default_factory=dict)
+    scenarios: dict[str, ScenarioRun] = field(default_factory=dict)
+    console: str = ""
+    console_truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+    refused: str = ""
+    script_server: dict[str, Any] = field(default_factory=dict)
+    server: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def loaded(self) -> bool:
+        return self.load is not None and self.load.get("status") == "ok"
+
+
+@dataclass
+class GradeRun:
+    target: Path
+    parts: dict[str, PartRun]
+    protections: sandbox.Protections
+    seconds: float
+
+
+def _copy_submission(target: Path, destination: Path) -> str:
+    """Copies the two files, regular files only; returns a French refusal, or ''."""
+    problems = []
+    for name in PART_FILES.values():
+        source = target / name
+        try:
+            info = os.lstat(source)
+        except FileNotFoundError:
+            continue  # the part is then « fichier introuvable »
+        if not stat.S_ISREG(info.st_mode):
+            kind = "un lien symbolique" if stat.S_ISLNK(info.st_mode) else "pas un fichier ordinaire"
+            problems.append(f"{name} est {kind} : seul un fichier ordinaire est corrigé.")
+            continue
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(source, flags)
+        with os.fdopen(descriptor, "rb") as handle:
+            (destination / name).write_bytes(handle.read(MAX_FILE_BYTES))
+    return " ".join(problems)
+
+
+def _stack_chain(stack_file: Path, section: str, folder: Path) -> list[dict[str, Any]]:
+    """The student's frames in the last dump of a section of the faulthandler file."""
+    try:
+        text = stack_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    if section:
+        marker = f"@@ {section}\n"
+        if marker not in text:
+            return []
+        text = text.rsplit(marker, 1)[1].split("\n@@ ", 1)[0]
+    else:
+        text = text.split("\n@@ ", 1)[0]
+    for block in text.split("\n\n"):
+        frames = [
+            {"file": Path(m["file"]).name, "line": int(m["line"]), "function": m["function"]}
+            for m in _FRAME.finditer(block)
+            if m["file"].startswith(str(folder))
+        ]
+        if frames:
+            return list(reversed(frames))[-6:]
+    return []
+
+
+class _PartRunner:
+    def __init__(self, run: PartRun, servers: dict[str, ImageServer]) -> None:
+        self.run = run
+        self.servers = servers
+        self.deadline = 0.0
+
+    def _write_plan(self, path: Path, specs: list[dict[str, Any]], after_hang: bool) -> list[dict[str, Any]]:
+        specs = [dict(spec) for spec in specs]
+        for spec in specs:
+            spec["cwd"] = str(self.run.folder / spec["name"])
+            if after_hang:
+                spec["budget"] = min(spec["budget"], plans.BUDGET_AFTER_A_HANG)
+        plan = {
+            "part": self.run.part,
+            "module": str(self.run.folder / PART_FILES[self.run.part]),
+            "scratch": str(self.run.folder),
+            "drop_uid": sandbox.protections().unprivileged_uid,
+            "load_budget": plans.LOAD_BUDGET,
+            "scenarios": specs,
+        }
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(plan), encoding="utf-8")
+        os.replace(temporary, path)
+        return specs
+
+    def play(self) -> None:
+        run = self.run
+        remaining = list(run.plan.specs)
+        after_hang = False
+        attempt = 0
+        while remaining:
+            attempt += 1
+            plan_path = run.folder / f"plan-{attempt}.json"
+            worker = sandbox.start_worker(plan_path, run.folder)
+            try:
+                written = self._write_plan(plan_path, remaining, after_hang)
+                remaining, hung = self._follow(worker, written, first=attempt == 1)
+                after_hang = after_hang or hung
+            finally:
+                worker.kill()
+            if attempt == 1:
+                run.console = worker.console.text()
+                run.console_truncated = worker.console.truncated
+        for spec in remaining:
+            run.scenarios.setdefault(spec["name"], ScenarioRun(spec["name"], run.folder / spec["name"], ending="skipped"))
+
+    def _follow(
+        self, worker: sandbox.Worker, specs: list[dict[str, Any]], first: bool
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Reads the worker's events; returns the scenarios left to play and whether it hung."""
+        run = self.run
+        stack_file = run.folder / "piles.txt"
+        try:
+            hello = worker.channel.next(HELLO_LIMIT)
+            if hello is None or hello.get("event") != "hello":
+                self._end_all(specs, "crashed", worker)
+                return [], False
+            run.hello = hello
+            if first:
+                self.deadline = time.monotonic() + plans.PART_BUDGET
+            loaded = worker.channel.next(plans.LOAD_BUDGET)
+        except queue.Empty:
+            if run.hello:  # the student's module hangs at import
+                worker.kill()
+                run.load_ending = "hung"
+                run.load_chain = _stack_chain(stack_file, "", run.folder)
+                self._end_all(specs, "not_loaded", worker)
+                return [], False
+            self._end_all(specs, "crashed", worker)
+            return [], False
+        if loaded is None:
+            worker.process.wait(timeout=5)
+            run.load_ending = "crashed"
+            self._end_all(specs, "not_loaded", worker)
+            return [], False
+        if first:
+            run.load = loaded.get("call")
+            run.notes += [f"accès bloqué : {what}" for what in loaded.get("blocked", [])]
+        if not (loaded.get("call") or {}).get("status") == "ok":
+            self._end_all(specs, "not_loaded", worker)
+            return [], False
+        for index, spec in enumerate(specs):
+            name = spec["name"]
+            scenario = ScenarioRun(name, run.folder / name)
+            run.scenarios[name] = scenario
+            budget = spec["budget"]
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                scenario.ending = "skipped"
+                return specs[index + 1 :], False
+            try:
+                event = worker.channel.next(min(budget, left))
+            except queue.Empty:
+                worker.kill()
+                scenario.ending = "hung"
+                scenario.chain = _stack_chain(stack_file, name, run.folder)
+                return specs[index + 1 :], True
+            if event is None or event.get("event") != "scenario" or event.get("name") != name:
+                worker.kill()
+                scenario.ending = "crashed"
+                scenario.exit_code = worker.process.returncode
+                return specs[index + 1 :], False
+            scenario.observed = event.get("observed") or {}
+        return [], False
+
+    def _end_all(self, specs: list[dict[str, Any]], ending: str, worker: sandbox.Worker) -> None:
+        for spec in specs:
+            self.run.scenarios.setdefault(spec["name"], ScenarioRun(spec["name"], self.run.folder / spec["name"], ending=ending))
+
+
+def _read_files(scenario: ScenarioRun) -> None:
+    if not scenario.cwd.is_dir():
+        return
+    for path in sorted(scenario.cwd.rglob("*"))[: MAX_FILES * 2]:
+        if len(scenario.files) >= MAX_FILES:
+            break
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            with open(path, "rb") as handle:
+                scenario.files[path.relative_to(scenario.cwd).as_posix()] = handle.read(MAX_FILE_BYTES)
+        except OSError:
+            continue
+
+
+def _server_stats(server: ImageServer) -> dict[str, Any]:
+    return {"max_in_flight": server.max_in_flight, "requests": server.requests_served}
+
+
+def grade(target: Path) -> GradeRun:
+    """Runs both parts of ``target`` in workers and returns every observation."""
+    start = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="correction-"))
+    try:
+        parts = {part: _prepare(part, target, scratch) for part in PARTS}
+        sandbox.give_to_worker(scratch)
+        with (
+            ImageServer(images=plans.SCRIPT_IMAGES, latency=plans.SCRIPT_LATENCY, ports=2,
+                        seed=_seed()) as sync_script,
+            ImageServer(images=plans.SCRIPT_IMAGES, latency=plans.SCRIPT_LATENCY, ports=2,
+                        seed=_seed()) as async_script,
+            ImageServer(images=plans.SERVER_IMAGES, latency=plans.SERVER_LATENCY, ports=2,
+                        seed=_seed()) as server,
+        ):  # fmt: skip
+            scripts = {"sync": sync_script, "async": async_script}
+            runners = []
+            for part, run in parts.items():
+                run.plan = plans.build(part, scripts[part].urls, server.urls)
+                runners.append(_PartRunner(run, {"script": scripts[part], "server": server}))
+            with ThreadPoolExecutor(max_workers=len(runners)) as pool:
+                list(pool.map(_play_part, runners))
+            for part, run in parts.items():
+                run.script_server = _server_stats(scripts[part])
+                run.script_server["expected"] = [scripts[part].expected_bytes(u) for u in scripts[part].urls]
+                run.server = _server_stats(server) if part == "async" else {}
+                run.server["expected"] = [server.expected_bytes(u) for u in server.urls]
+        for run in parts.values():
+            for scenario in run.scenarios.values():
+                _read_files(scenario)
+        return GradeRun(target, parts, sandbox.protections(), time.perf_counter() - start)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _play_part(runner: _PartRunner) -> None:
+    start = time.perf_counter()
+    run = runner.run
+    if run.refused or not (run.folder / PART_FILES[run.part]).is_file():
+        run.load_ending = "refused" if run.refused else "missing"
+    else:
+        runner.play()
+    run.seconds = time.perf_counter() - start
+
+
+def _prepare(part: str, target: Path, scratch: Path) -> PartRun:
+    folder = scratch / part
+    folder.mkdir()
+    refused = _copy_submission(target, folder) if target.is_dir() else ""
+    empty = PartPlan(part, [], {})
+    run = PartRun(part, empty, folder)
+    name = PART_FILES[part]
+    if name in refused:
+        run.refused = next(sentence for sentence in refused.split(". ") if name in sentence).rstrip(".") + "."
+    return run
+
+
+def _seed() -> int:
+    return int.from_bytes(os.urandom(4), "big")

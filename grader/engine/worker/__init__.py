@@ -1,0 +1,1 @@
+"""The worker harness: runs student code in its own process and reports observations."""

@@ -1,0 +1,192 @@
+"""The worker process: loads the student's file and plays scenarios, reporting as it goes.
+
+Started by the supervisor as ``python -I -B -X utf8 -c BOOT ENGINE_DIR PLAN``, in a
+scratch folder that holds a copy of the student's files only. The original standard
+output becomes the report channel (one JSON line per event); the student's own prints
+go to standard error, which the supervisor reads as the console. Once everything the
+student may need is imported, the worker sets its limits, drops to an unprivileged user
+when asked, installs its guard, and only then runs the student's code.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import faulthandler
+import importlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from . import logs
+from .guard import Guard, install
+from .scenarios import SCENARIOS, Context
+from .student import Call, load
+
+SCRIPT_END_MARK = "@@ fin du script @@"
+
+# What student code commonly imports: loaded before the worker drops its privileges,
+# since the interpreter's own files may not be readable by the unprivileged user.
+PRELOAD = (
+    "abc", "argparse", "asyncio", "base64", "collections", "collections.abc", "concurrent.futures",
+    "concurrent.futures.thread", "contextlib", "copy", "csv", "dataclasses", "datetime", "decimal",
+    "email", "encodings.idna", "encodings.latin_1", "encodings.cp1252", "enum", "errno", "fractions",
+    "functools", "hashlib", "hmac", "http", "http.client", "inspect", "io", "itertools", "json",
+    "logging", "logging.config", "logging.handlers", "math", "mimetypes", "operator", "os", "os.path",
+    "pathlib", "pprint", "queue", "random", "re", "secrets", "shutil", "signal", "socket", "ssl",
+    "statistics", "string", "struct", "sys", "tempfile", "textwrap", "threading", "time", "timeit",
+    "traceback", "types", "typing", "unicodedata", "urllib", "urllib.parse", "urllib.request", "uuid",
+    "warnings", "weakref", "zlib", "aiofiles", "aiofiles.os", "aiofiles.ospath", "aiofiles.tempfile",
+    "aiohttp", "requests", "requests.adapters", "requests.exceptions", "yarl", "multidict",
+)  # fmt: skip
+
+
+def _send(channel: IO[str], event: str, **data: Any) -> None:
+    channel.write(json.dumps({"event": event, **data}, default=str, ensure_ascii=False) + "\n")
+    channel.flush()
+
+
+def _wait_for_plan(path: Path, limit: float = 20.0) -> dict[str, Any]:
+    """The supervisor writes the plan once its image servers listen: we import meanwhile."""
+    deadline = time.monotonic() + limit
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("plan absent")
+        time.sleep(0.01)
+    plan: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return plan
+
+
+def _student_imports(module_file: Path) -> list[str]:
+    try:
+        tree = ast.parse(module_file.read_text(encoding="utf-8"))
+    except (SyntaxError, ValueError, OSError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def _preload(names: list[str]) -> None:
+    for name in names:
+        if name in sys.modules:
+            continue
+        with contextlib.suppress(BaseException):
+            importlib.import_module(name)
+
+
+def _limit_resources(dropping: bool) -> list[str]:
+    try:
+        import resource
+    except ImportError:
+        return []
+    limits = {
+        "RLIMIT_AS": 2 * 1024**3,
+        "RLIMIT_FSIZE": 64 * 1024**2,
+        "RLIMIT_CPU": 30,
+        "RLIMIT_CORE": 0,
+    }
+    if dropping:
+        limits["RLIMIT_NPROC"] = 256  # counted per user: only meaningful for our own uid
+    applied = []
+    for name, value in limits.items():
+        kind = getattr(resource, name, None)
+        if kind is None:
+            continue
+        with contextlib.suppress(ValueError, OSError):
+            soft, hard = resource.getrlimit(kind)
+            new = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(kind, (new, new))
+            applied.append(name)
+    return applied
+
+
+def _drop_privileges(uid: int | None) -> bool:
+    if uid is None or not hasattr(os, "setuid"):
+        return False
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    return os.getuid() == uid
+
+
+def _answer_input(notes: list[str]) -> None:
+    def no_one_types(prompt: object = "") -> str:
+        if len(notes) < 3:
+            notes.append("input() appelé : personne ne tape au clavier pendant la correction (ligne vide).")
+        return ""
+
+    builtins.input = no_one_types
+
+
+def run(argv: list[str]) -> None:
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # the student's prints join the console on stderr
+    plan = _wait_for_plan(Path(argv[0]))
+    part: str = plan["part"]
+    module_file = Path(plan["module"])
+    scratch = Path(plan["scratch"])
+    _preload([*PRELOAD, *_student_imports(module_file)])
+    stacks = open(scratch / "piles.txt", "w", encoding="utf-8")  # noqa: SIM115 - kept open for faulthandler
+    limits = _limit_resources(plan.get("drop_uid") is not None)
+    dropped = _drop_privileges(plan.get("drop_uid"))
+    guard = install(scratch)
+    notes: list[str] = []
+    _answer_input(notes)
+    sys.path.insert(0, str(module_file.parent))
+    sys.argv = [str(module_file)]
+    _send(channel, "hello", pid=os.getpid(), uid=os.getuid() if hasattr(os, "getuid") else None,
+          dropped=dropped, limits=limits)  # fmt: skip
+    os.chdir(scratch)
+    faulthandler.dump_traceback_later(plan["load_budget"] - 0.2, file=stacks)
+    loaded, module = load(module_file, module_file.stem)
+    faulthandler.cancel_dump_traceback_later()
+    guard.native_locked = True
+    blocked, _ = guard.take()
+    _send(channel, "loaded", call=loaded.as_json(), blocked=blocked, notes=notes)
+    if module is None:
+        _finish(channel)
+    context = Context(part, module, module_file, guard)
+    for spec in plan["scenarios"]:
+        _play(channel, context, spec, stacks, notes)
+    _finish(channel)
+
+
+def _play(channel: IO[str], context: Context, spec: dict[str, Any], stacks: IO[str], notes: list[str]) -> None:
+    folder = Path(spec["cwd"])
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chdir(folder)
+    state = logs.LoggingState.capture()
+    stacks.write(f"\n@@ {spec['name']}\n")
+    stacks.flush()
+    faulthandler.dump_traceback_later(max(0.1, spec["budget"] - 0.2), file=stacks)
+    start = time.perf_counter()
+    try:
+        observed = SCENARIOS[spec["kind"]](context, spec)
+    except BaseException as error:  # noqa: BLE001 - a fault of the harness, or a student trick
+        observed = {"call": Call("raised", exception=type(error).__name__, message=str(error)[:300]).as_json()}
+    faulthandler.cancel_dump_traceback_later()
+    observed["seconds"] = time.perf_counter() - start
+    observed["notes"] = list(notes)
+    notes.clear()
+    with contextlib.suppress(BaseException):
+        state.restore()
+    if spec["kind"] == "script":
+        sys.stderr.flush()
+        os.write(2, f"\n{SCRIPT_END_MARK}\n".encode())
+    _send(channel, "scenario", name=spec["name"], observed=observed)
+
+
+def _finish(channel: IO[str]) -> None:
+    _send(channel, "done")
+    channel.flush()
+    os._exit(0)  # no atexit handler, no lingering thread of the student's runs after us

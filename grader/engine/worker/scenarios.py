@@ -1,0 +1,419 @@
+"""The scenarios a worker plays on the student's module; each returns its observations.
+
+A scenario prepares the world (mocked HTTP or the supervisor's image server, a console,
+an output folder), calls the student's code once or twice, and reports facts as plain
+data. Files written on disk are not reported: the supervisor reads them itself once the
+worker has ended.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import base64
+import contextlib
+import inspect
+import io
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+import aiofiles.threadpool
+import aiohttp
+import requests
+
+from . import logs
+from .guard import Guard
+from .mocks import Failure, Traffic, mocked_http
+from .student import Call, call
+
+HEARTBEAT = 0.005
+
+
+@dataclass
+class Context:
+    """What every scenario needs: the part, the student's module, the guard."""
+
+    part: str
+    module: ModuleType
+    module_file: Path
+    guard: Guard
+
+    @property
+    def folder(self) -> str:
+        return str(self.module_file.parent)
+
+    @property
+    def is_async(self) -> bool:
+        return self.part == "async"
+
+    def function(self, name: str) -> Any:
+        value = getattr(self.module, name, None)
+        return value if callable(value) else None
+
+
+def _images(spec: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [(url, base64.b64decode(body)) for url, body in spec.get("images", [])]
+
+
+def _failures(spec: dict[str, Any]) -> list[Failure]:
+    return [Failure(url, str(kind)) for url, kind in spec.get("failures", [])]
+
+
+def _missing(name: str) -> Call:
+    return Call("raised", exception="AttributeError", message=f"le module ne définit pas de fonction {name}()")
+
+
+def _not_a_coroutine(name: str) -> Call:
+    return Call("not_coroutine", message=f"{name} n'est pas une coroutine (async def)")
+
+
+# --- running main() ------------------------------------------------------------------------
+
+
+@dataclass
+class Beats:
+    gaps: list[float]
+
+    def as_json(self) -> dict[str, Any]:
+        late = [gap for gap in self.gaps if gap >= 0.08]
+        return {"count": len(self.gaps), "late": len(late), "max": max(self.gaps, default=0.0)}
+
+
+async def _with_heartbeat(work: Coroutine[Any, Any, Any], beats: Beats) -> Any:
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(HEARTBEAT)
+            now = time.perf_counter()
+            beats.gaps.append(now - last - HEARTBEAT)
+            last = now
+
+    beating = asyncio.create_task(heartbeat())
+    try:
+        return await work
+    finally:
+        done.set()
+        with contextlib.suppress(BaseException):
+            await beating
+
+
+def run_main(context: Context, urls: list[str], output_dir: Path, beats: Beats) -> Call:
+    main = context.function("main")
+    if main is None:
+        return _missing("main")
+    if not context.is_async:
+        outcome, _ = call(lambda: main(urls, output_dir), context.folder)
+        return outcome
+    if not inspect.iscoroutinefunction(main):
+        return _not_a_coroutine("main")
+    outcome, _ = call(lambda: asyncio.run(_with_heartbeat(main(urls, output_dir), beats)), context.folder)
+    return outcome
+
+
+def _stand_in_download(context: Context) -> Callable[..., Any]:
+    """The grader's own download_and_save: main()'s stopwatch is then judged on its own."""
+    name_of = context.function("filename_from_url")
+
+    def target(url: str, output_dir: Any) -> Path:
+        name = str(name_of(url)) if name_of else url.rsplit("/", 1)[-1]
+        return Path(output_dir) / name
+
+    if context.is_async:
+
+        async def download(session: Any, url: str, output_dir: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                async with session.get(url) as response:
+                    response.raise_for_status()
+                    content = await response.read()
+                path = target(url, output_dir)
+                await asyncio.to_thread(path.write_bytes, content)
+                return path
+            except (aiohttp.ClientError, OSError):
+                return None
+
+        return download
+
+    def download_sync(session: Any, url: str, output_dir: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = session.get(url, timeout=5)
+            response.raise_for_status()
+            path = target(url, output_dir)
+            path.write_bytes(response.content)
+            return path
+        except (requests.RequestException, OSError):
+            return None
+
+    return download_sync
+
+
+def _aiofiles_opens() -> tuple[list[str], Any]:
+    opened: list[str] = []
+    original = aiofiles.threadpool.sync_open  # type: ignore[attr-defined]
+
+    def recording_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if any(flag in mode for flag in "wax+"):
+            opened.append(Path(file).name)
+        return original(file, mode, *args, **kwargs)
+
+    return opened, mock.patch.object(aiofiles.threadpool, "sync_open", recording_open)
+
+
+def scenario_main(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
+    """main() on mocked images, failures and a latency; or on the image server (``urls``)."""
+    cwd = Path.cwd()
+    output_dir = cwd / spec.get("out", "images")
+    if spec.get("precreate"):
+        output_dir.mkdir(parents=True, exist_ok=True)
+    images = _images(spec)
+    urls = spec.get("urls") or [url for url, _ in images]
+    console: logs.Console | None = None
+    setup: Call | None = None
+    if spec.get("console") == "student":
+        setup_logging = context.function("setup_logging")
+        if setup_logging is None:
+            setup = _missing("setup_logging")
+        else:
+            console, setup = logs.console_from(lambda: call(setup_logging, context.folder)[0])
+            if spec.get("force_info") and logging.getLogger().level > logging.INFO:
+                logging.getLogger().setLevel(logging.INFO)  # timing: judge what is shown once visible
+    if console is None:
+        console = logs.default_console()
+    printed = io.StringIO()
+    beats = Beats([])
+    runs: list[dict[str, Any]] = []
+    aiofiles_opened, aiofiles_patch = _aiofiles_opens()
+    auto = output_dir if spec.get("auto_create") else None
+    stand_in = mock.patch.object(context.module, "download_and_save", _stand_in_download(context))
+    with contextlib.ExitStack() as stack:
+        traffic: Traffic | None = None
+        if not spec.get("server"):
+            traffic = stack.enter_context(
+                mocked_http(context.part, images, _failures(spec), spec.get("latency", 0.0), auto)
+            )
+        elif auto is not None:
+            context.guard.first_local_connect = lambda: auto.mkdir(parents=True, exist_ok=True)
+        watch = stack.enter_context(context.guard.watch_writes(output_dir, spec.get("fail_open")))
+        if context.is_async:
+            stack.enter_context(aiofiles_patch)
+        if spec.get("stand_in") and context.function("download_and_save") is not None:
+            stack.enter_context(stand_in)
+        stack.enter_context(contextlib.redirect_stdout(printed))
+        for _ in range(int(spec.get("runs", 1))):
+            start = time.perf_counter()
+            outcome = run_main(context, urls, output_dir, beats)
+            runs.append({"call": outcome.as_json(), "wall": time.perf_counter() - start})
+            if outcome.status != "ok":
+                break
+    context.guard.first_local_connect = None
+    blocked, blocking = context.guard.take()
+    observed: dict[str, Any] = {
+        "runs": runs,
+        "setup": setup.as_json() if setup else None,
+        "console": console.lines[-200:],
+        "records": [[r.level, r.message] for r in console.collector.records][-300:],
+        "printed": printed.getvalue()[-4000:],
+        "root_level": logging.getLogger().level,
+        "writes": len(watch.opens),
+        "loop_writes": [o.name for o in watch.opens if o.on_loop_thread][:20],
+        "aiofiles_writes": len(aiofiles_opened),
+        "blocking": blocking,
+        "blocked": blocked,
+        "beats": beats.as_json(),
+        "names": _names(context, urls),
+    }
+    if traffic is not None:
+        observed["traffic"] = traffic.summary()
+    return observed
+
+
+def _names(context: Context, urls: list[str]) -> dict[str, str]:
+    """The file name the student's filename_from_url gives each URL (it may be shown in logs)."""
+    name_of = context.function("filename_from_url")
+    names = {}
+    for url in urls[:20]:
+        outcome, value = call(lambda url=url: name_of(url), context.folder) if name_of else (None, None)
+        if outcome is not None and outcome.status == "ok":
+            names[url] = str(value)[:200]
+    return names
+
+
+# --- download_and_save alone ---------------------------------------------------------------
+
+
+def scenario_download_one(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
+    """download_and_save() once, with a session opened by the grader."""
+    output_dir = Path.cwd() / spec.get("out", "images")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    images = _images(spec)
+    url = spec["url"]
+    logs.default_console()
+    download = context.function("download_and_save")
+    outcome: Call
+    given: int | None = None
+    with mocked_http(context.part, images, _failures(spec)) as traffic:
+        if download is None:
+            outcome = _missing("download_and_save")
+        elif context.is_async and not inspect.iscoroutinefunction(download):
+            outcome = _not_a_coroutine("download_and_save")
+        elif context.is_async:
+
+            async def with_session() -> Any:
+                nonlocal given
+                async with aiohttp.ClientSession() as session:
+                    given = id(session)
+                    return await download(session, url, output_dir)
+
+            outcome, _ = call(lambda: asyncio.run(with_session()), context.folder)
+        else:
+            with requests.Session() as session:
+                given = id(session)
+                outcome, _ = call(lambda: download(session, url, output_dir), context.folder)
+    summary = traffic.summary(given)
+    summary["sessions"] -= 1  # the grader's own
+    blocked, blocking = context.guard.take()
+    return {"call": outcome.as_json(), "traffic": summary, "blocked": blocked, "blocking": blocking}
+
+
+# --- setup_logging alone -------------------------------------------------------------------
+
+
+def _sample(handler: logging.Handler, level: int, created: float) -> str:
+    record = logging.LogRecord("correcteur", level, __file__, 1, "message-témoin", None, None)
+    record.created = created
+    record.msecs = (created - int(created)) * 1000
+    try:
+        return handler.format(record)[:300]
+    except Exception as error:
+        return f"<format impossible : {type(error).__name__}>"
+
+
+def scenario_log_format(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
+    """setup_logging(), then three sample lines through each console handler it added."""
+    setup_logging = context.function("setup_logging")
+    if setup_logging is None:
+        return {"call": _missing("setup_logging").as_json(), "handlers": []}
+    console, outcome = logs.console_from(lambda: call(setup_logging, context.folder)[0])
+    now = time.time()
+    handlers = [
+        {
+            "info": _sample(h, logging.INFO, now),
+            "info_later": _sample(h, logging.INFO, now + 3661.5),
+            "error": _sample(h, logging.ERROR, now),
+            "level": h.level,
+        }
+        for h in console.handlers
+        if not isinstance(h, logging.FileHandler)
+    ]
+    return {"call": outcome.as_json(), "handlers": handlers, "root_level": logging.getLogger().level}
+
+
+# --- the script, run as a script ----------------------------------------------------------
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    test = node.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    operands = [test.left, test.comparators[0]]
+    has_name = any(isinstance(op, ast.Name) and op.id == "__name__" for op in operands)
+    has_main = any(isinstance(op, ast.Constant) and op.value == "__main__" for op in operands)
+    return has_name and has_main
+
+
+_FALLBACK = (
+    "import asyncio as _asyncio, inspect as _inspect\n"
+    "if 'setup_logging' in globals():\n"
+    "    setup_logging()\n"
+    "_result = main()\n"
+    "if _inspect.isawaitable(_result):\n"
+    "    _asyncio.run(_result)\n"
+)
+
+
+@contextlib.contextmanager
+def _recording_main(module: ModuleType, seen: list[float]) -> Iterator[None]:
+    original = getattr(module, "main", None)
+    if not callable(original):
+        yield
+        return
+
+    def record(result: object) -> None:
+        if isinstance(result, int | float) and not isinstance(result, bool):
+            seen.append(float(result))
+
+    if inspect.iscoroutinefunction(original):
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = await original(*args, **kwargs)
+            record(result)
+            return result
+
+    else:
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            result = original(*args, **kwargs)
+            record(result)
+            return result
+
+    with mock.patch.object(module, "main", wrapper):
+        yield
+
+
+def scenario_script(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
+    """The file's own ``if __name__ == "__main__":`` block, with IMAGE_URLS pointed at ``urls``."""
+    module = context.module
+    urls = list(spec["urls"])
+    current = getattr(module, "IMAGE_URLS", None)
+    if isinstance(current, list):
+        current[:] = urls  # in place: main(urls=IMAGE_URLS) captured this very list object
+    else:
+        module.IMAGE_URLS = urls
+    output_dir = getattr(module, "OUTPUT_DIR", None)
+    if spec.get("auto_create") and isinstance(output_dir, str | Path):
+        folder = Path(output_dir).absolute()
+        folder.parent.mkdir(parents=True, exist_ok=True)  # as in a project where images/ exists
+        context.guard.first_local_connect = lambda: folder.mkdir(parents=True, exist_ok=True)
+    tree = ast.parse(context.module_file.read_text(encoding="utf-8"))
+    blocks = [node for node in tree.body if _is_main_guard(node)]
+    if blocks:
+        assert isinstance(blocks[0], ast.If)
+        code = compile(ast.Module(body=blocks[0].body, type_ignores=[]), str(context.module_file), "exec")
+    else:
+        code = compile(_FALLBACK, "<entrée par défaut>", "exec")
+    logs.bare_root()
+    results: list[float] = []
+    start = time.perf_counter()
+    with _recording_main(module, results):
+        outcome, _ = call(lambda: exec(code, module.__dict__), context.folder)
+    elapsed = time.perf_counter() - start
+    context.guard.first_local_connect = None
+    if outcome.status == "exit" and outcome.message in ("None", "0"):
+        outcome = Call("ok")  # sys.exit(0) at the end of a script is fine
+    blocked, blocking = context.guard.take()
+    return {
+        "call": outcome.as_json(),
+        "elapsed": elapsed,
+        "main_result": results[-1] if results else None,
+        "has_main_block": bool(blocks),
+        "output_dir": str(output_dir) if isinstance(output_dir, str | Path) else None,
+        "blocked": blocked,
+        "blocking": blocking,
+    }
+
+
+SCENARIOS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
+    "main": scenario_main,
+    "download_one": scenario_download_one,
+    "log_format": scenario_log_format,
+    "script": scenario_script,
+}

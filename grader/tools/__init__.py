@@ -1,0 +1,1 @@
+"""Instructor and student tools: local image server, demo, bench."""
