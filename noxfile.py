@@ -71,13 +71,13 @@ def grade_pythons(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Compare sync et async sur un serveur d'images local : nox -s demo [-- DOSSIER]."""
-    _python(session, "-m", "grader.demo", *session.posargs)
+    _python(session, "-m", "grader.tools.demo", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Mesure sync, async et pool de threads pour N = 10, 50, 200, 1000 images."""
-    _python(session, "-m", "grader.bench", *session.posargs)
+    _python(session, "-m", "grader.tools.bench", *session.posargs)
 
 
 @nox.session

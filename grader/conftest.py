@@ -1,100 +1,41 @@
-"""The grader's pytest plugin: target selection, guards, per-criterion marks and the report."""
+"""The grader's pytest plugin: the supervisor side. It never imports a submission.
+
+``pytest grader --target=DIR --results=FILE`` starts the workers as soon as pytest is
+configured (they run while the checks are collected), then each check judges the
+observations, and this plugin alone turns outcomes into the mark, the console report
+and results.json.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import pytest
 
-from grader import report
-from grader.criteria import BY_ID, PART_FILES
-from grader.guards import CheckTimeout, NetworkGuard
-from grader.probes import LoggingState
-from grader.report import CheckOutcome, Kind
-from grader.scripts import BackgroundScripts
-from grader.student import (
-    LoadedModule,
-    LoadFailure,
-    Lost,
-    NotDone,
-    StudentCode,
-    StudentCrash,
-    load,
-)
+from grader.engine import report, supervisor
+from grader.engine.criteria import BY_ID
+from grader.engine.observations import PartView
+from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
+from grader.engine.paths import resolve_target, shown_path
 
-T = TypeVar("T")
-
-KIT_ROOT = Path(__file__).resolve().parent.parent
-WHOLE_GRADE_LIMIT = 50.0
-
-OUTCOMES = pytest.StashKey[CheckOutcome]()
+OUTCOMES = pytest.StashKey[list[CheckOutcome]]()
+GRADE = pytest.StashKey["Future[supervisor.GradeRun]"]()
+SETTINGS = pytest.StashKey[dict[str, Any]]()
 NOTES = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "Correcteur du TP")
-    group.addoption(
-        "--target",
-        default="skeleton",
-        help="dossier à corriger : skeleton (défaut), solution, ou un chemin",
-    )
-    group.addoption(
-        "--results",
-        default="results.json",
-        help="fichier JSON des résultats, au format Gradescope (défaut : results.json)",
-    )
+    group.addoption("--target", default="skeleton", help="dossier à corriger : skeleton (défaut), solution, ou un chemin")
+    group.addoption("--results", default="results.json", help="fichier JSON des résultats (défaut : results.json)")
     group.addoption("--checks", default=None, help="fichier JSON du résultat de chaque vérification")
-
-
-def resolve_target(value: str) -> Path:
-    """``skeleton`` and ``solution`` name the kit's folders; anything else is a path."""
-    if value in {"skeleton", "solution"} and not Path(value).is_dir():
-        return KIT_ROOT / value
-    return Path(value).resolve()
-
-
-@dataclass
-class GradingSession:
-    target: Path
-    results_path: Path
-    checks_path: Path | None
-    outcomes: list[CheckOutcome] = field(default_factory=list)
-    hung_parts: set[str] = field(default_factory=set)
-    network: NetworkGuard = field(default_factory=NetworkGuard)
-    loaded: dict[str, LoadedModule] = field(default_factory=dict)
-    scripts: BackgroundScripts | None = None
-    reported: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def module(self, part: str) -> LoadedModule:
-        if part not in self.loaded:
-            self.loaded[part] = load(self.target / PART_FILES[part], f"graded_{part}_downloader")
-        return self.loaded[part]
-
-    def finish(self, write: Callable[[str], object] | None = None) -> None:
-        """Marks, results files and the report, once (the watchdog may get here first)."""
-        write = write or _console().write
-        with self.lock:
-            if self.reported:
-                return
-            self.reported = True
-        results = report.score_criteria(self.outcomes)
-        report.write_results(results, self.results_path)
-        if self.checks_path is not None:
-            report.write_checks(self.outcomes, self.checks_path)
-        shown_target = os.path.relpath(self.target) if self.target.is_relative_to(Path.cwd()) else self.target
-        text = report.render_console(results, f"{shown_target}{os.sep}")
-        write(text + f"\n\nRésultats détaillés : {self.results_path}\n")
-        _console().flush()
-
-
-GRADING = pytest.StashKey[GradingSession]()
 
 
 def _console() -> TextIO:
@@ -102,36 +43,38 @@ def _console() -> TextIO:
     return sys.__stdout__ or sys.stdout
 
 
-def _watchdog(config: pytest.Config) -> None:
-    """Ends a grade that runs far too long (a student's code that even the deadline cannot stop)."""
-    grading = config.stash[GRADING]
-    _console().write("\nLa correction a dépassé la durée maximale : arrêt forcé.\n")
-    grading.finish()
-    os._exit(3)
+def _start_grading(target: Path) -> Future[supervisor.GradeRun]:
+    future: Future[supervisor.GradeRun] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(supervisor.grade(target))
+        except BaseException as error:  # reported as a grade that could not finish
+            future.set_exception(error)
+
+    threading.Thread(target=work, name="supervisor", daemon=True).start()
+    return future
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "criterion(id, weight=1.0): critère du barème noté par cette vérification"
-    )
+    config.addinivalue_line("markers", "criterion(id, weight=1.0): critère du barème noté par cette vérification")
     target = resolve_target(config.getoption("--target"))
     checks = config.getoption("--checks")
-    grading = GradingSession(
-        target,
-        Path(config.getoption("--results")).resolve(),
-        Path(checks).resolve() if checks else None,
-    )
-    config.stash[GRADING] = grading
-    grading.network.install()
+    config.stash[SETTINGS] = {
+        "target": target,
+        "results": Path(config.getoption("--results")).absolute(),
+        "checks": Path(checks).absolute() if checks else None,
+        "start": time.perf_counter(),
+        "reported": False,
+    }
+    config.stash[OUTCOMES] = []
+    config.stash[GRADE] = _start_grading(target)
     if config.option.verbose <= 0:
-        config.option.tbstyle = "no"  # tracebacks are slow to format, and noise for students
+        config.option.tbstyle = "no"  # tracebacks are noise for students
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             config.pluginmanager.unregister(reporter)
-    timer = threading.Timer(WHOLE_GRADE_LIMIT, _watchdog, args=(config,))
-    timer.daemon = True
-    timer.start()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -141,36 +84,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid} : marqueur criterion absent ou inconnu")
 
 
-CRASH_HINT = (
-    "lisez le message ci-dessus ; pour la trace complète, relancez la correction avec -v "
-    "(par exemple : nox -s grade -- skeleton -v) ou lancez votre script directement."
-)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Launches the end-to-end script runs now: they overlap with the in-process checks."""
-    if any("test_end_to_end" in item.nodeid for item in session.items):
-        grading = session.config.stash[GRADING]
-        scratch = session.config._tmp_path_factory.mktemp("scripts")  # type: ignore[attr-defined]
-        grading.scripts = BackgroundScripts(grading.target, scratch)
-
-
-def _message(error: BaseException) -> tuple[Kind, str]:
+def _outcome(error: BaseException) -> tuple[Kind, str, str, str]:
+    """(kind, message, todo, cause) for what a check raised."""
     if isinstance(error, Lost):
-        return Kind.LOST, str(error)
+        return Kind.LOST, str(error), "", ""
     if isinstance(error, NotDone):
-        return Kind.NOT_DONE, f"pas encore fait ({error})"
-    if isinstance(error, StudentCrash):
-        return Kind.BROKEN, f"votre code a échoué : {error}\nPiste : {CRASH_HINT}"
-    if isinstance(error, LoadFailure):
-        not_done = "NotImplementedError" in str(error)
-        return (Kind.NOT_DONE if not_done else Kind.BROKEN), str(error)
-    if isinstance(error, CheckTimeout):
-        return Kind.BROKEN, f"vérification interrompue : {error}"
-    return (
-        Kind.BROKEN,
-        f"erreur inattendue pendant la vérification : {type(error).__name__} : {error}",
-    )
+        return Kind.NOT_DONE, f"pas encore fait ({error.todo})", error.todo, ""
+    if isinstance(error, Broken):
+        hint = f"\nPiste : {error.hint}" if error.hint else ""
+        return Kind.BROKEN, f"{error.cause}{hint}", "", error.cause
+    detail = f"{type(error).__name__} : {error}"
+    return Kind.BROKEN, f"erreur inattendue du correcteur : {detail}", "", detail
 
 
 def _title(item: pytest.Item) -> str:
@@ -186,33 +110,60 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return test_report
     marker = item.get_closest_marker("criterion")
     assert marker is not None
-    if call.excinfo is None:
-        kind, message = Kind.PASSED, ""
-    else:
-        kind, message = _message(call.excinfo.value)
-    notes = item.stash.get(NOTES, [])
-    outcome = CheckOutcome(
-        check=item.nodeid.split("::", 1)[-1],
-        criterion=marker.args[0],
-        title=_title(item),
-        weight=float(marker.kwargs.get("weight", 1.0)),
-        kind=kind,
-        message=message,
-        notes=notes,
+    kind, message, todo, cause = (Kind.PASSED, "", "", "") if call.excinfo is None else _outcome(call.excinfo.value)
+    item.config.stash[OUTCOMES].append(
+        CheckOutcome(
+            check=item.nodeid.split("::", 1)[-1],
+            criterion=marker.args[0],
+            title=_title(item),
+            weight=float(marker.kwargs.get("weight", 1.0)),
+            kind=kind,
+            message=message,
+            todo=todo,
+            cause=cause,
+            notes=item.stash.get(NOTES, []),
+        )
     )
-    item.config.stash[GRADING].outcomes.append(outcome)
     return test_report
 
 
+def _finish(config: pytest.Config, write: Any = None) -> None:
+    settings = config.stash[SETTINGS]
+    if settings["reported"]:
+        return
+    settings["reported"] = True
+    future = config.stash[GRADE]
+    grade_run = future.result() if future.done() and future.exception() is None else None
+    failure = future.exception() if future.done() else None
+    outcomes = config.stash[OUTCOMES]
+    if failure is not None or not outcomes:
+        reason = f"{type(failure).__name__} : {failure}" if failure else "aucune vérification n'a tourné"
+        outcomes = report.unfinished(f"la correction n'a pas pu aboutir ({reason})")
+    results = report.score_criteria(outcomes)
+    seconds = time.perf_counter() - settings["start"]
+    target = settings["target"]
+    text = report.render_console(results, f"{shown_path(target)}{os.sep}", grade_run)
+    extra = report.extra_data(results, grade_run, target)
+    try:
+        report.write_results(results, settings["results"], text, seconds, extra)
+        where = f"Résultats détaillés : {settings['results']}"
+    except report.ResultsNotWritten as error:
+        where = str(error)
+    if settings["checks"] is not None:
+        report.write_checks(outcomes, settings["checks"])
+    (write or _console().write)(text + f"\n\n{where}\n")
+    _console().flush()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """In verbose mode, pytest's own report stays: ours comes after its failures."""
+    """In verbose mode, pytest's own report stays: ours comes after it."""
     terminalreporter.section("note du TP")
-    terminalreporter.config.stash[GRADING].finish(terminalreporter.write)
+    _finish(terminalreporter.config, terminalreporter.write)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if session.config.pluginmanager.get_plugin("terminalreporter") is None:  # the default, quiet
-        session.config.stash[GRADING].finish()
+        _finish(session.config)
     if exitstatus == pytest.ExitCode.TESTS_FAILED:
         session.exitstatus = pytest.ExitCode.OK  # a low mark is a result, not a failure
 
@@ -221,61 +172,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def grading(request: pytest.FixtureRequest) -> GradingSession:
-    return request.config.stash[GRADING]
+def grade_run(request: pytest.FixtureRequest) -> supervisor.GradeRun:
+    """Every observation of this grade (the workers started when pytest was configured)."""
+    return request.config.stash[GRADE].result()
 
 
 @pytest.fixture
 def notes(request: pytest.FixtureRequest) -> list[str]:
     """Advice shown with the report, without any points lost."""
-    notes: list[str] = request.node.stash.setdefault(NOTES, [])
-    return notes
-
-
-@pytest.fixture(autouse=True)
-def isolation(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    grading: GradingSession,
-    notes: list[str],
-) -> Iterator[None]:
-    """Student code runs in a scratch folder, offline, and leaves no global state behind."""
-    monkeypatch.chdir(tmp_path)
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(sys, "argv", [sys.argv[0]])
-    logging_state = LoggingState.capture()
-    grading.network.take_blocked()
-    yield
-    logging_state.restore()
-    blocked = grading.network.take_blocked()
-    if blocked:
-        hosts = ", ".join(sorted(set(blocked)))
-        notes.append(f"accès réseau bloqué vers {hosts} : le correcteur travaille hors ligne.")
+    found: list[str] = request.node.stash.setdefault(NOTES, [])
+    return found
 
 
 @pytest.fixture
-def async_code(grading: GradingSession) -> StudentCode:
-    code = StudentCode(grading.module("async"), "async", grading.hung_parts)
-    code.loaded.get()
-    return code
-
-
-@pytest.fixture
-def output_dir(tmp_path: Path) -> Path:
-    """An output folder that does not exist yet (its parent does)."""
-    return tmp_path / "images"
-
-
-@pytest.fixture
-def nested_output_dir(tmp_path: Path) -> Path:
-    """An output folder three levels below anything that exists."""
-    return tmp_path / "sortie" / "images" / "lot"
+def view(part: str, grade_run: supervisor.GradeRun) -> PartView:
+    return PartView(grade_run.parts[part])

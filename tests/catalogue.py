@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.criteria import CRITERIA, PART_FILES, TOTAL_POINTS
+from grader.engine.criteria import CRITERIA, PART_FILES, TOTAL_POINTS
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIR = KIT_ROOT / "solution"

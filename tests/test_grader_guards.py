@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.aioresponses_compat import fix_needed
+from grader.engine.worker.aioresponses_compat import fix_needed
 from grader.guards import CheckTimeout, deadline, watch_writes
 from grader.probes import LoggingState
 from tests.catalogue import Grade, grade

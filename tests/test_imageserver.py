@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from grader.entrypoint import EXIT_NOT_IMPLEMENTED, child_environment, main_block, run_entry_point
-from grader.french_cli import translate_error
-from grader.imageserver import PNG_SIGNATURE, ImageServer
+from grader.tools.french_cli import translate_error
+from grader.tools.imageserver import PNG_SIGNATURE, ImageServer
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -245,7 +245,7 @@ def test_start_and_stop_are_idempotent(http: requests.Session) -> None:
 
 
 def test_server_process_serves_the_same_images() -> None:
-    from grader.bench import ServerProcess
+    from grader.tools.bench import ServerProcess
 
     with ServerProcess(images=4, latency=0.2, ports=2) as server:
         assert len({urlsplit(url).port for url in server.urls}) == 2
@@ -367,7 +367,7 @@ def test_main_block_is_found_only_at_top_level(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["grader.imageserver", "grader.demo", "grader.bench"])
+@pytest.mark.parametrize("module", ["grader.tools.imageserver", "grader.tools.demo", "grader.tools.bench"])
 def test_commands_have_a_french_help(module: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", module, "--help"],
@@ -391,7 +391,7 @@ def test_argparse_errors_are_translated() -> None:
 
 
 def test_imageserver_json_mode_prints_its_urls() -> None:
-    command = [sys.executable, "-m", "grader.imageserver", "--json", "--images", "3", "--latency", "0"]
+    command = [sys.executable, "-m", "grader.tools.imageserver", "--json", "--images", "3", "--latency", "0"]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, text=True, encoding="utf-8", env=child_environment()
     ) as process:

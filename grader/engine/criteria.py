@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import pytest
 
 
 @dataclass(frozen=True)
@@ -44,18 +40,6 @@ PART_TITLES: dict[str, str] = {
     "async": "Partie 2 : async_downloader.py (asyncio, aiohttp, aiofiles)",
 }
 
-PART_FILES: dict[str, str] = {"sync": "sync_downloader.py", "async": "async_downloader.py"}
 
 TOTAL_POINTS = 20.0
 assert sum(c.points for c in CRITERIA) == TOTAL_POINTS
-
-PARTS = ("sync", "async")
-
-
-def for_both_parts(criterion: str, weight: float = 1.0) -> Callable[[Any], Any]:
-    """Runs a check on both parts (``part`` parameter), each counting toward its own criterion."""
-    params = [
-        pytest.param(part, marks=pytest.mark.criterion(f"{part}.{criterion}", weight=weight), id=part)
-        for part in PARTS
-    ]
-    return pytest.mark.parametrize("part", params)

@@ -59,6 +59,19 @@ class Scenario(StrEnum):
     SERVER = "server"
 
 
+# The scenarios that run the student's main() on mocked HTTP.
+MAIN_RUNS = (
+    Scenario.MAIN,
+    Scenario.NESTED_DIR,
+    Scenario.EXISTING_DIR,
+    Scenario.ERROR_CONNECTION,
+    Scenario.ERROR_404,
+    Scenario.ERROR_500,
+    Scenario.ERROR_DISK,
+    Scenario.LOG_MESSAGES,
+)
+
+
 @dataclass(frozen=True)
 class Image:
     url: str

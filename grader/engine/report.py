@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-import re
+import os
+import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
+from grader.engine.outcomes import CheckOutcome, Kind
+from grader.engine.sandbox import clean_text
+from grader.tools.french_cli import fr_number
 
+if TYPE_CHECKING:
+    from grader.engine.supervisor import GradeRun
 
-class Kind(Enum):
-    PASSED = "passed"
-    LOST = "lost"  # the check saw a wrong behaviour
-    NOT_DONE = "not_done"  # NotImplementedError: a TODO left
-    BROKEN = "broken"  # the module does not load, or the code crashed or hung
-
-
-@dataclass
-class CheckOutcome:
-    check: str
-    criterion: str
-    title: str
-    weight: float
-    kind: Kind
-    message: str = ""
-    notes: list[str] = field(default_factory=list)
+REFLECTION_FILE = "REPONSES.md"
 
 
 @dataclass
@@ -35,8 +26,10 @@ class CriterionResult:
     criterion: Criterion
     score: float
     not_done: bool
-    feedback: list[tuple[str, str]]  # (check title, what was observed and the hint)
+    feedback: list[tuple[str, str, str]]  # (check title, what was observed and the hint, short cause)
     notes: list[str]
+    todos: list[str]
+    broken: bool = False
 
     @property
     def passed(self) -> bool:
@@ -63,20 +56,25 @@ def score_criteria(outcomes: Iterable[CheckOutcome]) -> list[CriterionResult]:
         score = _round(criterion.points * earned / total) if total else 0.0
         failed = [check for check in checks if check.kind is not Kind.PASSED]
         not_done = bool(checks) and all(check.kind is Kind.NOT_DONE for check in checks)
-        feedback = [(check.title, check.message) for check in failed]
+        feedback = [(check.title, check.message, check.cause) for check in failed]
         if not checks:
-            feedback = [("Critère", "aucune vérification n'a tourné pour ce critère")]
-        notes = [note for check in checks for note in check.notes]
-        results.append(CriterionResult(criterion, score, not_done, feedback, notes))
+            feedback = [("Critère", "aucune vérification n'a tourné pour ce critère", "")]
+        notes = list(dict.fromkeys(note for check in checks for note in check.notes))
+        todos = list(dict.fromkeys(check.todo for check in checks if check.todo))
+        broken = any(check.kind is Kind.BROKEN for check in checks)
+        results.append(CriterionResult(criterion, score, not_done, feedback, notes, todos, broken))
     return results
+
+
+def unfinished(reason: str) -> list[CheckOutcome]:
+    """Outcomes for a grade that could not finish: every criterion lost, with the reason."""
+    return [
+        CheckOutcome("correction", c.id, "Correction", 1.0, Kind.BROKEN, reason, cause=reason) for c in CRITERIA
+    ]
 
 
 def total_score(results: Iterable[CriterionResult]) -> float:
     return _round(sum(result.score for result in results))
-
-
-def french_number(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
 
 
 def _status_text(result: CriterionResult) -> str:
@@ -85,20 +83,20 @@ def _status_text(result: CriterionResult) -> str:
     return "pas encore fait" if result.not_done else "à revoir"
 
 
-def render_console(results: list[CriterionResult], target: str) -> str:
+def render_console(results: list[CriterionResult], target: str, grade_run: GradeRun | None = None) -> str:
     lines = [f"Correction de : {target}", ""]
     for part, part_title in PART_TITLES.items():
         lines.append(part_title)
         for result in (r for r in results if r.criterion.part == part):
             mark = "✓" if result.passed else "✗"
-            points = f"{french_number(result.score)}/{french_number(result.criterion.points)}"
+            points = f"{fr_number(result.score, None)}/{fr_number(result.criterion.points, None)}"
             lines.append(
                 f"  {mark} {result.criterion.id:<18} {result.criterion.title:<58} "
                 f"{points:>7}  {_status_text(result)}".rstrip()
             )
         lines.append("")
     total = total_score(results)
-    lines.append(f"Note : {french_number(total)}/{french_number(TOTAL_POINTS)}")
+    lines.append(f"Note : {fr_number(total, None)}/{fr_number(TOTAL_POINTS, None)}")
     lost = [r for r in results if not r.passed and not r.not_done]
     todo = [r.criterion.id for r in results if r.not_done]
     if todo:
@@ -114,23 +112,52 @@ def render_console(results: list[CriterionResult], target: str) -> str:
         seen: set[str] = set()
         for result in lost:
             lines.append(f"\n■ {result.criterion.id} — {result.criterion.title}")
-            for title, message in result.feedback:
-                shown = "même cause que plus haut." if message in seen else message
+            for title, message, cause in result.feedback:
+                # A crash explained once: elsewhere, its short cause only (not « see above »).
+                shown = f"{cause} (détails plus haut)" if cause and message in seen else message
                 seen.add(message)
                 lines.append(f"  • {title} : {_indent(shown)}")
     notes = [(r.criterion.id, note) for r in results for note in r.notes]
     if notes:
         lines += ["", "Remarques (sans perte de points) :"]
         lines += [f"  • {criterion_id} : {_indent(note)}" for criterion_id, note in notes]
+    if grade_run is not None:
+        reflection = reflection_summary(grade_run.target)
+        if reflection:
+            lines += ["", reflection]
+        lines += ["", "Protections actives : " + " ; ".join(grade_run.protections.describe()) + "."]
     return "\n".join(lines)
 
 
-_TODO = re.compile(r"TODO \d+ : \w+")
-
-
 def _todos_left(results: Iterable[CriterionResult]) -> list[str]:
-    found = {todo for r in results for _, message in r.feedback for todo in _TODO.findall(message)}
-    return sorted(found, key=lambda todo: int(todo.split()[1]))
+    found = {todo for r in results for todo in r.todos}
+    return sorted(found, key=lambda todo: int(todo.split()[1]) if todo.split()[1:2] and todo.split()[1].isdigit() else 0)
+
+
+def reflection_answer(target: Path) -> str:
+    """The student's answer to the reflection question (not graded), or ''."""
+    path = target / REFLECTION_FILE
+    try:
+        if not path.is_file() or path.is_symlink():
+            return ""
+        text = path.read_text(encoding="utf-8", errors="replace")[:20000]
+    except OSError:
+        return ""
+    marker = "<!-- Votre réponse ci-dessous -->"
+    answer = text.split(marker, 1)[1] if marker in text else ""
+    return clean_text(answer).strip()[:4000]
+
+
+def reflection_summary(target: Path) -> str:
+    if not (target / REFLECTION_FILE).is_file():
+        return ""
+    words = len(reflection_answer(target).split())
+    if not words:
+        return f"Question de réflexion (non notée) : pas encore de réponse dans {REFLECTION_FILE}."
+    return (
+        f"Question de réflexion (non notée) : réponse écrite, {words} mots. Appuyez-la sur vos "
+        "propres chiffres de « nox -s demo »."
+    )
 
 
 def _indent(text: str) -> str:
@@ -143,14 +170,56 @@ def _output(result: CriterionResult) -> str:
     elif result.not_done:
         body = ["Pas encore fait : les fonctions concernées lèvent encore NotImplementedError."]
     else:
-        body = [f"{title} : {message}" for title, message in result.feedback]
+        body = [f"{title} : {message}" for title, message, _ in result.feedback]
     return "\n".join(body + [f"Remarque : {note}" for note in result.notes])
 
 
-def write_results(results: list[CriterionResult], path: Path) -> None:
-    """Writes the marks in Gradescope's results.json format."""
+def grade_status(results: list[CriterionResult]) -> str:
+    """noté, incomplet (TODOs left), erreur (code that crashes or does not load)."""
+    if any(result.broken for result in results):
+        return "erreur"
+    if any(result.not_done for result in results):
+        return "incomplet"
+    return "noté"
+
+
+def extra_data(results: list[CriterionResult], grade_run: GradeRun | None, target: Path) -> dict[str, Any]:
+    hung = grade_run is not None and any(
+        scenario.ending in ("hung", "skipped") or part.load_ending == "hung"
+        for part in grade_run.parts.values()
+        for scenario in part.scenarios.values()
+    )
+    return {
+        "statut": "délai dépassé" if hung else grade_status(results),
+        "protections": grade_run.protections.describe() if grade_run else [],
+        "reponses": reflection_answer(target),
+    }
+
+
+class ResultsNotWritten(Exception):
+    """The results path cannot be written safely (a folder, a missing parent…)."""
+
+
+def write_results(
+    results: list[CriterionResult],
+    path: Path,
+    console: str = "",
+    seconds: float = 0.0,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Writes the marks in Gradescope's results.json format, atomically.
+
+    The document goes to a new temporary file beside ``path``, then replaces ``path``:
+    a symlink at ``path`` is replaced itself, never followed.
+    """
     document = {
         "score": total_score(results),
+        "execution_time": round(seconds, 2),
+        "output": console,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": extra or {},
         "tests": [
             {
                 "number": result.criterion.id,
@@ -163,8 +232,20 @@ def write_results(results: list[CriterionResult], path: Path) -> None:
             for result in results
         ],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _write_atomically(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    if path.is_dir() and not path.is_symlink():
+        raise ResultsNotWritten(f"Résultats non écrits : {path} est un dossier.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise ResultsNotWritten(f"Résultats non écrits dans {path} : {error}") from error
 
 
 def write_checks(outcomes: Iterable[CheckOutcome], path: Path) -> None:
@@ -173,5 +254,4 @@ def write_checks(outcomes: Iterable[CheckOutcome], path: Path) -> None:
         {"check": o.check, "criterion": o.criterion, "kind": o.kind.value, "message": o.message}
         for o in outcomes
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _write_atomically(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")

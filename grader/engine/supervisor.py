@@ -48,6 +48,7 @@ class ScenarioRun:
     chain: list[dict[str, Any]] = field(default_factory=list)  # the student's frames when it hung
     exit_code: int | None = None
     files: dict[str, bytes] = field(default_factory=dict)  # relative to cwd
+    folders: set[str] = field(default_factory=set)  # relative to cwd
 
 
 @dataclass
@@ -64,6 +65,7 @@ class PartRun:
     console_truncated: bool = False
     notes: list[str] = field(default_factory=list)
     refused: str = ""
+    source: str = ""
     script_server: dict[str, Any] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -243,6 +245,8 @@ def _read_files(scenario: ScenarioRun) -> None:
             break
         try:
             info = os.lstat(path)
+            if stat.S_ISDIR(info.st_mode):
+                scenario.folders.add(path.relative_to(scenario.cwd).as_posix())
             if not stat.S_ISREG(info.st_mode):
                 continue
             with open(path, "rb") as handle:
@@ -309,6 +313,8 @@ def _prepare(part: str, target: Path, scratch: Path) -> PartRun:
     name = PART_FILES[part]
     if name in refused:
         run.refused = next(sentence for sentence in refused.split(". ") if name in sentence).rstrip(".") + "."
+    elif (folder / name).is_file():
+        run.source = (folder / name).read_text(encoding="utf-8", errors="replace")
     return run
 
 

@@ -110,9 +110,10 @@ def fr_count(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if abs(count) < 2 else plural}"
 
 
-def fr_number(value: float, digits: int = 2) -> str:
-    """Formats a number the French way: decimal comma (« 4,02 »)."""
-    return f"{value:.{digits}f}".replace(".", ",")
+def fr_number(value: float, digits: int | None = 2) -> str:
+    """Formats a number the French way: decimal comma (« 4,02 »); ``digits=None``: as short as possible (« 1,5 »)."""
+    shown = f"{value:g}" if digits is None else f"{value:.{digits}f}"
+    return shown.replace(".", ",")
 
 
 def fr_seconds(value: float, digits: int = 2) -> str:

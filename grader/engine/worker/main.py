@@ -22,12 +22,10 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from . import logs
+from . import SCRIPT_END_MARK, logs
 from .guard import Guard, install
 from .scenarios import SCENARIOS, Context
 from .student import Call, load
-
-SCRIPT_END_MARK = "@@ fin du script @@"
 
 # What student code commonly imports: loaded before the worker drops its privileges,
 # since the interpreter's own files may not be readable by the unprivileged user.

@@ -405,6 +405,8 @@ def scenario_script(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
         "elapsed": elapsed,
         "main_result": results[-1] if results else None,
         "has_main_block": bool(blocks),
+        "urls": urls,
+        "root_level": logging.getLogger().level,
         "output_dir": str(output_dir) if isinstance(output_dir, str | Path) else None,
         "blocked": blocked,
         "blocking": blocking,

@@ -1,0 +1,145 @@
+"""Judgements shared by several checks, each failing with what was observed and a hint."""
+
+from __future__ import annotations
+
+import re
+
+from grader.engine.observations import ScenarioView
+from grader.engine.outcomes import Broken, NotDone, expect
+
+
+def require_some_work(scenario: ScenarioView, function: str = "main()", served: int = 0) -> None:
+    """A check of an absence earns nothing unless the code did something: it sent requests.
+
+    ``served``: requests counted by the image server, for scenarios without mocks.
+    Raises NotDone for a TODO, Broken for a crash before any request, Lost otherwise.
+    """
+    if scenario.requests_sent > 0 or served > 0 or scenario.saved():
+        return
+    if scenario.not_done:
+        raise NotDone(scenario.not_done)
+    crash = scenario.crash_text(function)
+    if crash:
+        raise Broken(crash)
+    expect(
+        False,
+        f"{function} n'a envoyé aucune requête : rien à vérifier ici.",
+        "Le téléchargement est-il écrit ? Appelez download_and_save() pour chaque URL.",
+    )
+
+
+def fail_on_todo(scenario: ScenarioView) -> None:
+    if scenario.not_done:
+        raise NotDone(scenario.not_done)
+
+
+def _elsewhere(scenario: ScenarioView, folder: str) -> str:
+    others = scenario.files_elsewhere(folder)
+    if not others:
+        return ""
+    return f" {len(others)} fichier(s) écrit(s) ailleurs : {', '.join(others[:3])}."
+
+
+def _empty_files_hint(scenario: ScenarioView, folder: str) -> str:
+    files = scenario.files(folder)
+    empty = [name for name, body in files.items() if not body]
+    if files and len(empty) == len(files):
+        return (
+            " Les fichiers sont vides : l'écriture n'a jamais eu lieu (une coroutine "
+            "comme file.write() non attendue avec await ?)."
+        )
+    return ""
+
+
+def expect_saved(scenario: ScenarioView, function: str, folder: str = "images") -> None:
+    """Every image's bytes in one file of its own inside the folder, and nothing else."""
+    images = scenario.images
+    files = scenario.files(folder)
+    saved = scenario.saved(folder)
+    if len(saved) < len(images):
+        fail_on_todo(scenario)
+    empty = _empty_files_hint(scenario, folder)
+    expect(
+        len(saved) == len(images),
+        f"Après {function}, {len(saved)} image(s) sur {len(images)} se trouvent dans le dossier de "
+        f"sortie ({len(files)} fichier(s)).{empty}{_elsewhere(scenario, folder)}",
+        "Vérifiez que chaque await est bien là (response.read(), file.write()) et que le contenu est écrit."
+        if empty
+        else "Enregistrez-vous le contenu binaire de chaque réponse, dans le dossier reçu en paramètre, "
+        "avec un nom de fichier propre à chaque URL (filename_from_url) ?",
+    )
+    contents = list(files.values())
+    duplicated = [image for image in images if contents.count(image.body) > 1]
+    expect(
+        not duplicated and len(files) == len(images),
+        f"{len(files)} fichier(s) écrit(s) pour {len(images)} image(s).",
+        "Chaque URL doit donner exactement un fichier : vérifiez le nom de fichier et la boucle.",
+    )
+
+
+def expect_file_count(scenario: ScenarioView, situation: str, folder: str = "images") -> None:
+    """As many files as images that should succeed (their content is download's business)."""
+    files = scenario.files(folder)
+    expected = len(scenario.images)
+    if len(files) != expected:
+        fail_on_todo(scenario)
+    crash = scenario.crash_text()
+    stopped = f" {crash} : l'erreur n'a pas été rattrapée." if crash else ""
+    expect(
+        len(files) == expected,
+        f"Après {situation}, {len(files)} fichier(s) dans le dossier de sortie, {expected} attendu(s)."
+        f"{stopped}{_elsewhere(scenario, folder)}",
+        "Une image en échec ne doit ni arrêter les autres ni laisser de fichier : où se trouvent vos "
+        "try/except, et que font-ils ?",
+    )
+
+
+def expect_no_error_page(scenario: ScenarioView, folder: str = "images") -> None:
+    pages = [name.rsplit("/", 1)[-1] for name, body in scenario.files(folder).items() if b"<html" in body[:200]]
+    expect(
+        not pages,
+        f"La page d'erreur HTTP a été enregistrée comme image : {', '.join(pages)}.",
+        "Une réponse 404 ou 500 arrive sans exception réseau : que faut-il vérifier sur la réponse "
+        "avant d'écrire le fichier ?",
+    )
+
+
+def expect_error_logged(scenario: ScenarioView, failures: int) -> None:
+    logged = scenario.errors_logged()
+    expect(
+        logged >= failures,
+        f"{failures} téléchargement(s) en échec, {logged} message(s) de niveau ERROR ou plus.",
+        "Chaque échec doit être logué explicitement au niveau ERROR (logger.error ou logger.exception), "
+        "pas avec print ni en silence.",
+    )
+
+
+_CLOCK_OR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?")
+# A number standing alone (not inside a word or a file name), with an optional time unit.
+_DURATION = re.compile(
+    r"(?<![\w.,\-])(\d+(?:[.,]\d+)?)\s*(ms|millisecondes?|s|sec|secs|secondes?|seconds?)?(?![\w\-])",
+    re.IGNORECASE,
+)
+
+
+def durations_in(text: str) -> list[tuple[float, float]]:
+    """Durations shown in the text, in seconds, each with the rounding of its display.
+
+    Read: a number with a unit (« 250 ms », « 1.2 s ») or with decimals (« 0,25 »).
+    Left out: timestamps, bare integers (« 142 octets ») and digits inside names.
+    """
+    found = []
+    for number, unit in _DURATION.findall(_CLOCK_OR_DATE.sub(" ", text)):
+        value = float(number.replace(",", "."))
+        _, separator, fraction = number.replace(",", ".").partition(".")
+        rounding = 0.5 * 10 ** -len(fraction) if separator else 0.5
+        if unit.lower().startswith("m"):
+            found.append((value / 1000, rounding / 1000))
+        elif unit or separator:
+            found.append((value, rounding))
+    return found
+
+
+def shows_duration(text: str, seconds: float) -> bool:
+    """True when the text shows ``seconds``, at the precision it is displayed with."""
+    return any(abs(value - seconds) <= rounding + 0.02 for value, rounding in durations_in(text))

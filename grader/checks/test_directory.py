@@ -1,0 +1,40 @@
+"""Output folder: created with its parents, and reused when it already exists."""
+
+from __future__ import annotations
+
+from grader.checks.expectations import fail_on_todo, require_some_work
+from grader.checks.marks import for_both_parts
+from grader.engine.observations import PartView
+from grader.engine.outcomes import expect
+from grader.engine.plans import Scenario
+
+NESTED = "sortie/images/lot"
+
+
+@for_both_parts("directory")
+def test_main_creates_a_missing_nested_output_folder(view: PartView) -> None:
+    """main() crée le dossier de sortie manquant, parents compris"""
+    scenario = view.scenario(Scenario.NESTED_DIR)
+    created = NESTED in scenario.run.folders
+    if not created:
+        fail_on_todo(scenario)
+    expect(
+        created,
+        f"Le dossier {NESTED} (trois niveaux) n'existe pas après main()."
+        + (f" {scenario.crash_text()}." if scenario.crash_text() else ""),
+        "Avec pathlib, quels paramètres de mkdir créent aussi les dossiers parents ?",
+    )
+
+
+@for_both_parts("directory")
+def test_main_runs_again_when_the_output_folder_exists(view: PartView) -> None:
+    """main() fonctionne quand le dossier de sortie existe déjà (second lancement)"""
+    scenario = view.scenario(Scenario.EXISTING_DIR)
+    failed = scenario.failed_call or {}
+    exists_error = failed.get("exception") == "FileExistsError" or "File exists" in str(failed.get("message"))
+    expect(
+        not exists_error,
+        f"Quand le dossier {NESTED} existe déjà, {scenario.crash_text()}.",
+        "main() doit réutiliser le dossier de sortie existant : quel paramètre de mkdir l'autorise ?",
+    )
+    require_some_work(scenario)  # a main() that does nothing does not « work again »

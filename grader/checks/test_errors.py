@@ -1,0 +1,81 @@
+"""Errors: a network, HTTP or disk failure is logged, costs only its own image, and returns None."""
+
+from __future__ import annotations
+
+from grader.checks.expectations import (
+    expect_error_logged,
+    expect_file_count,
+    expect_no_error_page,
+    fail_on_todo,
+)
+from grader.checks.marks import for_both_parts
+from grader.engine.observations import PartView
+from grader.engine.outcomes import NotDone, expect
+from grader.engine.plans import Scenario
+
+
+@for_both_parts("errors")
+def test_connection_error_is_logged_and_the_others_still_download(view: PartView, notes: list[str]) -> None:
+    """Une erreur réseau est loguée et n'empêche pas les autres téléchargements"""
+    scenario = view.scenario(Scenario.ERROR_CONNECTION)
+    expect_file_count(scenario, "main() avec une erreur de connexion")
+    expect_error_logged(scenario, failures=1)
+    if view.part == "async":
+        timeout = view.scenario(Scenario.ERROR_TIMEOUT)
+        if timeout.failed_call is not None and not timeout.not_done:
+            notes.append(
+                "un délai dépassé (TimeoutError, qui n'est pas une aiohttp.ClientError) arrête votre main() : "
+                "pensez à l'attraper aussi."
+            )
+
+
+@for_both_parts("errors", weight=1.5)
+def test_http_error_status_is_logged_and_never_saved_as_an_image(view: PartView) -> None:
+    """Un statut HTTP 404 ou 500 est une erreur : loguée, et rien n'est enregistré"""
+    for name, status in ((Scenario.ERROR_404, 404), (Scenario.ERROR_500, 500)):
+        scenario = view.scenario(name)
+        expect_no_error_page(scenario)
+        expect_file_count(scenario, f"main() avec une réponse {status}")
+        expect_error_logged(scenario, failures=1)
+
+
+@for_both_parts("errors")
+def test_disk_write_error_is_logged_and_the_others_still_download(view: PartView) -> None:
+    """Une erreur d'écriture sur le disque est loguée et n'arrête pas les autres"""
+    scenario = view.scenario(Scenario.ERROR_DISK)
+    saved = len(scenario.files())
+    if saved != 3:
+        fail_on_todo(scenario)
+    crash = scenario.crash_text()
+    expect(
+        saved == 3,
+        f"{saved} fichier(s) enregistré(s) sur 4 alors qu'une seule écriture a échoué (disque plein simulé)."
+        + (f" {crash}." if crash else ""),
+        "L'écriture du fichier peut lever OSError (IOError) : l'attrapez-vous dans download_and_save() pour "
+        "que les autres images continuent ?",
+    )
+    expect_error_logged(scenario, failures=1)
+
+
+@for_both_parts("errors", weight=0.5)
+def test_download_and_save_returns_none_on_failure(view: PartView) -> None:
+    """download_and_save() renvoie None quand le téléchargement échoue"""
+    working = view.scenario(Scenario.DOWNLOAD_ONE)
+    if working.not_done:
+        raise NotDone(working.not_done)
+    scenario = view.scenario(Scenario.DOWNLOAD_404)
+    scenario.require_completed("download_and_save()")
+    returned = scenario.returned()
+    written = len(scenario.files())
+    expect(
+        returned.get("type") == "None" and not written,
+        f"Pour une réponse 404, download_and_save a renvoyé {returned.get('repr', 'None')} et écrit "
+        f"{written} fichier(s).",
+        "En cas d'échec, la fonction logue l'erreur, n'écrit rien et renvoie None.",
+    )
+    expect(
+        bool(working.saved()),
+        "download_and_save() n'enregistre aucune image quand tout va bien : renvoyer None n'a alors rien "
+        "d'une gestion d'erreur.",
+        "Commencez par le cas qui réussit : télécharger, écrire le fichier, renvoyer son chemin.",
+    )

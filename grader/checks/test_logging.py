@@ -1,0 +1,160 @@
+"""Logging: a format with time, level and message; the start, each URL, each success, each error, the end."""
+
+from __future__ import annotations
+
+import logging
+
+from grader.checks.expectations import fail_on_todo
+from grader.checks.marks import for_both_parts
+from grader.engine.observations import PartView, ScenarioView
+from grader.engine.outcomes import Broken, NotDone, expect
+from grader.engine.plans import Image, Scenario
+from grader.engine.worker import SCRIPT_END_MARK
+
+LEVEL_HINT = (
+    "Après setup_logging(), le niveau reste WARNING : les messages INFO ne s'affichent jamais. "
+    "Quel paramètre de logging.basicConfig fixe le niveau minimal affiché ?"
+)
+
+
+@for_both_parts("logging")
+def test_setup_logging_shows_time_level_and_message(view: PartView) -> None:
+    """setup_logging() affiche l'heure, le niveau et le message"""
+    scenario = view.scenario(Scenario.LOG_FORMAT)
+    scenario.require_completed("setup_logging()")
+    handlers = scenario.observed.get("handlers") or []
+    expect(
+        bool(handlers),
+        "Après setup_logging(), aucun gestionnaire n'écrit dans la console.",
+        "Une configuration avec logging.basicConfig(...) ou un StreamHandler suffit.",
+    )
+    for handler in handlers:
+        sample = handler["info"]
+        missing = [
+            name
+            for name, shown in (
+                ("l'heure", sample != handler["info_later"]),
+                ("le niveau", "INFO" in sample.upper() and "ERROR" in handler["error"].upper()),
+                ("le message", "message-témoin" in sample),
+            )
+            if not shown
+        ]
+        expect(
+            not missing,
+            f"Une ligne de log s'affiche ainsi : « {sample} » ; il y manque {', '.join(missing)}.",
+            "Regardez les attributs de LogRecord que l'on peut placer dans le format (documentation du "
+            "module logging, « LogRecord attributes »).",
+        )
+
+
+def _silent_console(scenario: ScenarioView) -> None:
+    """Nothing shown: say why (a level left at WARNING, or print instead of logging)."""
+    if scenario.console:
+        return
+    fail_on_todo(scenario)
+    if int(scenario.observed.get("root_level", 0)) > logging.INFO and not scenario.records:
+        expect(False, "Rien ne s'affiche dans la console pendant main().", LEVEL_HINT)
+    expect(
+        False,
+        "Rien ne s'affiche dans la console pendant main().",
+        "Utilisez-vous logging (et non print) ? Les messages passent-ils par un gestionnaire de la console ?",
+    )
+
+
+def _names_of(image: Image, names: dict[str, str], files: dict[str, bytes]) -> list[str]:
+    """How a line may name an image: its URL, its file (found by content) or filename_from_url's name."""
+    found = [path.rsplit("/", 1)[-1] for path, body in files.items() if body == image.body]
+    return [image.url, *found, *([names[image.url]] if names.get(image.url) else [])]
+
+
+def _lines_about(lines: list[str], names: list[str]) -> list[int]:
+    return [i for i, line in enumerate(lines) if any(name and name in line for name in names)]
+
+
+@for_both_parts("logging")
+def test_console_log_tells_start_each_url_each_success_and_end(view: PartView, notes: list[str]) -> None:
+    """Le log affiche le début, chaque URL, chaque succès et la fin"""
+    scenario = view.scenario(Scenario.LOG_MESSAGES)
+    if scenario.observed.get("setup", {}).get("status") == "not_done":
+        raise NotDone(scenario.not_done)
+    _silent_console(scenario)
+    lines = scenario.console
+    names = scenario.observed.get("names") or {}
+    files = scenario.files()
+    crashed = scenario.crash_text()
+    wanted = 1 if crashed else 2  # after a crash, only what came before it is judged
+    about = {image.url: _lines_about(lines, _names_of(image, names, files)) for image in scenario.images}
+    silent = [url for url, found in about.items() if len(found) < wanted]
+    expect(
+        not silent,
+        f"{len(silent)} image(s) sans {'ligne' if crashed else 'deux lignes'} la nommant "
+        f"({'URL en cours' if crashed else 'URL en cours, puis succès'}), par exemple {silent[:1]}.",
+        "Loguez l'URL avant le téléchargement, puis le succès en nommant l'image ou le fichier : dans la "
+        "partie 2, les lignes des tâches s'entremêlent.",
+    )
+    first = min(min(found) for found in about.values())
+    last = max(max(found) for found in about.values())
+    if crashed:
+        expect(
+            first > 0,
+            f"{len(lines)} lignes affichées ; aucune ligne de début avant la première URL.",
+            "Annoncez le début du lot avant la première URL.",
+        )
+        notes.append(f"succès et fin du lot non vérifiés ici : {crashed}.")
+        return
+    expect(
+        first > 0 and last < len(lines) - 1,
+        f"{len(lines)} lignes affichées ; ligne de début : {'oui' if first > 0 else 'non'}, ligne de fin : "
+        f"{'oui' if last < len(lines) - 1 else 'non'}.",
+        "Annoncez le début du lot avant la première URL et la fin après la dernière.",
+    )
+
+
+@for_both_parts("logging", weight=0.5)
+def test_console_log_shows_each_error(view: PartView, notes: list[str]) -> None:
+    """Le log affiche chaque erreur"""
+    for name, situation in ((Scenario.LOG_ERROR_CONNECTION, "connexion refusée"), (Scenario.LOG_ERROR_404, "réponse 404")):
+        scenario = view.scenario(name)
+        if scenario.observed.get("setup", {}).get("status") == "not_done" or scenario.not_done:
+            raise NotDone(scenario.not_done)
+        if scenario.failed_call is not None:
+            continue  # an unhandled error is the errors criterion's business
+        shown = "\n".join(scenario.console)
+        warnings = [message for level, message in scenario.records if level >= logging.WARNING]
+        expect(
+            any(message and message in shown for message in warnings),
+            f"Aucune ligne affichée pour l'échec de l'image en erreur ({situation}).",
+            "L'erreur est-elle loguée (logger.error), et ce niveau est-il affiché par la console ?",
+        )
+        return
+    plain = view.scenario(Scenario.LOG_MESSAGES)
+    if plain.failed_call is not None:
+        raise Broken(f"affichage des erreurs non vérifiable : même sans erreur, {plain.crash_text()}")
+    notes.append("affichage des erreurs non vérifié : main() s'arrête dès qu'une image échoue (voir le critère errors).")
+
+
+@for_both_parts("logging", weight=0.5)
+def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
+    """Lancé comme script, le programme affiche dans la console chaque URL téléchargée"""
+    scenario = view.scenario(Scenario.SCRIPT)
+    console = view.run.console.split(SCRIPT_END_MARK, 1)[0]
+    written = set(scenario.run.files.values())
+    urls = scenario.observed.get("urls") or []
+    expected = view.run.script_server["expected"]
+    downloaded = [url for url, body in zip(urls, expected, strict=False) if body in written]
+    if not downloaded:
+        fail_on_todo(scenario)
+        crash = scenario.crash_text(f"{view.file_name}, lancé comme script,")
+        if crash:
+            raise Broken(crash)
+    # A script that downloads nothing is download's business, but earns nothing here either.
+    expect(bool(downloaded), "Le script n'a téléchargé aucune image : aucune ligne à vérifier.",
+           "Commencez par faire fonctionner le téléchargement (critère download).")  # fmt: skip
+    silent = [url for url in downloaded if url not in console]
+    expect(
+        not silent,
+        f"{len(silent)} URL sur {len(urls)} n'apparaissent pas dans la console du script.",
+        LEVEL_HINT
+        if int(scenario.observed.get("root_level", 0)) > logging.INFO
+        else 'Le bloc « if __name__ == "__main__": » appelle-t-il setup_logging() avant main() ?',
+    )

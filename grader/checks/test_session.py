@@ -1,0 +1,48 @@
+"""Session: one session for the whole batch, handed to download_and_save(), and closed."""
+
+from __future__ import annotations
+
+from grader.checks.expectations import require_some_work
+from grader.checks.marks import for_both_parts
+from grader.engine.observations import PartView
+from grader.engine.outcomes import expect
+from grader.engine.plans import Scenario
+
+SESSION_CLASS = {"sync": "requests.Session", "async": "aiohttp.ClientSession"}
+
+
+@for_both_parts("session", weight=2)
+def test_main_opens_a_single_session_for_all_requests(view: PartView) -> None:
+    """main() ouvre une seule session et envoie toutes les requêtes par elle"""
+    scenario = view.scenario(Scenario.MAIN)
+    require_some_work(scenario)
+    traffic = scenario.traffic
+    created, sent = traffic["sessions"], traffic["requests"]
+    expect(
+        created == 1 and traffic["all_from_one_session"],
+        f"{sent} requête(s) envoyée(s), {created} session(s) créée(s).",
+        f"Où créez-vous la {SESSION_CLASS[view.part]} ? Une seule, ouverte dans main() pour tout le lot, "
+        "puis transmise à download_and_save().",
+    )
+    if view.part == "async":
+        expect(
+            traffic["sessions_left_open"] == 0,
+            "La aiohttp.ClientSession n'est jamais fermée (aiohttp avertit alors « Unclosed client session »).",
+            "Ouvrez-la avec « async with aiohttp.ClientSession() as session: », qui la ferme à la fin du bloc.",
+        )
+
+
+@for_both_parts("session")
+def test_download_and_save_uses_the_session_it_is_given(view: PartView) -> None:
+    """download_and_save() utilise la session reçue en paramètre"""
+    scenario = view.scenario(Scenario.DOWNLOAD_ONE)
+    require_some_work(scenario, "download_and_save()")
+    traffic = scenario.traffic
+    created = traffic["sessions"]
+    expect(
+        traffic["all_from_given_session"] and created == 0,
+        f"Requête envoyée par une autre session que celle reçue ; {created} session(s) créée(s) par "
+        "download_and_save.",
+        "Le paramètre session est là pour être utilisé : n'appelez pas la bibliothèque directement et "
+        "n'ouvrez pas de nouvelle session dans download_and_save().",
+    )

@@ -1,0 +1,208 @@
+"""Reading the observations of a grade: what each scenario saw, in the checks' vocabulary.
+
+A scenario that did not report (hung, crashed, never ran because the module does not
+load) raises the matching outcome when a check asks for it, with the short cause that
+the report repeats under every criterion it costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.engine.outcomes import Broken, NotDone
+from grader.engine.paths import PART_FILES
+from grader.engine.plans import Image, Scenario
+from grader.engine.supervisor import PartRun, ScenarioRun
+from grader.tools.french_cli import fr_number
+
+CRASH_HINT = (
+    "lisez le message ci-dessus ; pour la trace complète, lancez votre script directement "
+    "(bouton Run de PyCharm, ou poetry run python skeleton/…_downloader.py)."
+)
+
+
+def chain_text(chain: Iterable[dict[str, Any]]) -> str:
+    """« main, ligne 70 → download_and_save, ligne 52 »: the student's own call chain."""
+    return " → ".join(f"{frame['function']}, ligne {frame['line']}" for frame in chain)
+
+
+def where(call: dict[str, Any]) -> str:
+    chain = call.get("chain") or []
+    if call.get("line") and not chain:
+        return f" (ligne {call['line']})"
+    return f" ({chain_text(chain)})" if chain else ""
+
+
+def describe_call(function: str, call: dict[str, Any]) -> str:
+    """How a call ended, in one French sentence (for a call that did not return)."""
+    status = call.get("status")
+    if status == "exit":
+        return f"{function} a appelé sys.exit({call.get('message')}){where(call)}"
+    if status == "not_coroutine":
+        return f"{function} n'est pas une coroutine : dans la partie 2, elle doit être définie avec « async def »"
+    message = f" : {call['message']}" if call.get("message") else ""
+    return f"{function} a levé {call.get('exception')}{message}{where(call)}"
+
+
+@dataclass
+class ScenarioView:
+    part: str
+    run: ScenarioRun
+    images: list[Image]
+
+    @property
+    def observed(self) -> dict[str, Any]:
+        assert self.run.observed is not None
+        return self.run.observed
+
+    # -- calls ---------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        if "runs" in self.observed:
+            return [run["call"] for run in self.observed["runs"]]
+        return [self.observed["call"]]
+
+    @property
+    def failed_call(self) -> dict[str, Any] | None:
+        return next((call for call in self.calls if call.get("status") != "ok"), None)
+
+    @property
+    def not_done(self) -> str:
+        """The TODO met, or '' (setup_logging's counts too: the scenario relies on it)."""
+        setup = self.observed.get("setup") or {}
+        for call in [setup, *self.calls]:
+            if call.get("status") == "not_done":
+                return str(call.get("todo") or "TODO")
+        return ""
+
+    def returned(self, index: int = 0) -> dict[str, Any]:
+        return dict(self.calls[index].get("value") or {})
+
+    def require_completed(self, function: str = "main()") -> None:
+        """Raises NotDone or Broken unless every call returned normally."""
+        if self.not_done:
+            raise NotDone(self.not_done)
+        failed = self.failed_call
+        if failed is not None:
+            raise Broken(describe_call(function, failed), CRASH_HINT)
+
+    def crash_text(self, function: str = "main()") -> str:
+        failed = self.failed_call
+        return describe_call(function, failed) if failed else ""
+
+    # -- what was seen ---------------------------------------------------------------------
+
+    def files(self, folder: str = "images") -> dict[str, bytes]:
+        prefix = folder.rstrip("/") + "/"
+        return {name: body for name, body in self.run.files.items() if name.startswith(prefix)}
+
+    def files_elsewhere(self, folder: str = "images") -> list[str]:
+        prefix = folder.rstrip("/") + "/"
+        return [name for name in self.run.files if not name.startswith(prefix)]
+
+    def saved(self, folder: str = "images") -> list[Image]:
+        """The served images whose exact bytes are in a file of ``folder``."""
+        contents = set(self.files(folder).values())
+        return [image for image in self.images if image.body in contents]
+
+    @property
+    def traffic(self) -> dict[str, Any]:
+        return dict(self.observed.get("traffic") or {})
+
+    @property
+    def requests_sent(self) -> int:
+        return int(self.traffic.get("requests", 0))
+
+    @property
+    def console(self) -> list[str]:
+        return list(self.observed.get("console") or [])
+
+    @property
+    def records(self) -> list[tuple[int, str]]:
+        return [(int(level), str(message)) for level, message in self.observed.get("records") or []]
+
+    def errors_logged(self) -> int:
+        return len([1 for level, _ in self.records if level >= 40])
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.observed.get("notes") or [])
+
+
+@dataclass
+class PartView:
+    run: PartRun
+
+    @property
+    def part(self) -> str:
+        return self.run.part
+
+    @property
+    def file_name(self) -> str:
+        return PART_FILES[self.part]
+
+    def load_problem(self) -> Exception | None:
+        """Why the module cannot be graded at all, as the outcome to raise; None if it loads."""
+        run = self.run
+        name = self.file_name
+        if run.load_ending == "refused":
+            return Broken(run.refused, "Déposez vos fichiers .py eux-mêmes, pas des liens.")
+        if run.load_ending == "missing":
+            return Broken(f"fichier introuvable : {name}", f"Le dossier corrigé doit contenir {name}.")
+        if run.load_ending == "hung":
+            chain = chain_text(run.load_chain)
+            at = f" ({chain})" if chain else ""
+            return Broken(
+                f"{name} tourne encore après {fr_number(3, 0)} s pendant l'import{at}",
+                "Le code au niveau du module ne doit rien lancer : placez l'appel de main() dans "
+                'le bloc « if __name__ == "__main__": ».',
+            )
+        if run.load_ending == "crashed" or run.load is None:
+            return Broken(f"le processus qui importe {name} s'est arrêté brutalement", CRASH_HINT)
+        call = run.load
+        if call.get("status") == "not_done":
+            return NotDone(str(call.get("todo") or "TODO"))
+        if call.get("status") != "ok":
+            if call.get("exception") in ("SyntaxError", "IndentationError", "TabError"):
+                line = f", ligne {call['line']}" if call.get("line") else ""
+                return Broken(
+                    f"{name} ne se charge pas : erreur de syntaxe{line} ({call.get('message')})",
+                    "Ouvrez le fichier dans PyCharm : la ligne fautive est soulignée en rouge.",
+                )
+            if call.get("status") == "exit":
+                return Broken(
+                    f"{name} appelle sys.exit() pendant l'import{where(call)}",
+                    'Ne quittez pas le programme au niveau du module : le bloc « if __name__ == "__main__": » '
+                    "est là pour ça.",
+                )
+            return Broken(f"impossible d'importer {name} : {describe_call('le module', call)}", CRASH_HINT)
+        return None
+
+    def scenario(self, name: Scenario) -> ScenarioView:
+        """The scenario's observations; raises the outcome when there are none."""
+        problem = self.load_problem()
+        if problem is not None:
+            raise problem
+        run = self.run.scenarios.get(str(name))
+        if run is None:
+            raise Broken("scénario non joué (erreur interne du correcteur)")
+        if run.ending == "hung":
+            chain = chain_text(run.chain)
+            at = f" : {chain}" if chain else ""
+            raise Broken(
+                f"votre code tourne encore après le délai imparti (boucle infinie ?){at}",
+                "Repérez la boucle qui ne se termine pas (ou l'attente sans fin) à l'endroit indiqué.",
+            )
+        if run.ending == "crashed":
+            raise Broken("le processus qui exécutait votre code s'est arrêté brutalement (récursion infinie ? mémoire ?)")
+        if run.ending == "skipped":
+            raise Broken(
+                "non vérifié : votre code a déjà épuisé le temps de correction de cette partie (boucle infinie ?)"
+            )
+        if run.ending == "not_loaded":
+            raise Broken("le module ne se charge plus")
+        return ScenarioView(self.part, run, self.run.plan.images.get(str(name), []))
