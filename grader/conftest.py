@@ -21,7 +21,7 @@ import pytest
 
 from grader.engine import report, supervisor
 from grader.engine.criteria import BY_ID
-from grader.engine.observations import PartView
+from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
 from grader.engine.paths import resolve_target, shown_path
 
@@ -136,6 +136,8 @@ def _finish(config: pytest.Config, write: Any = None) -> None:
     grade_run = future.result() if future.done() and future.exception() is None else None
     failure = future.exception() if future.done() else None
     outcomes = config.stash[OUTCOMES]
+    if grade_run is not None:
+        _attach_part_notes(outcomes, grade_run)
     if failure is not None or not outcomes:
         reason = f"{type(failure).__name__} : {failure}" if failure else "aucune vérification n'a tourné"
         outcomes = report.unfinished(f"la correction n'a pas pu aboutir ({reason})")
@@ -153,6 +155,13 @@ def _finish(config: pytest.Config, write: Any = None) -> None:
         report.write_checks(outcomes, settings["checks"])
     (write or _console().write)(text + f"\n\n{where}\n")
     _console().flush()
+
+
+def _attach_part_notes(outcomes: list[CheckOutcome], grade_run: supervisor.GradeRun) -> None:
+    for part, run in grade_run.parts.items():
+        first = next((o for o in outcomes if o.criterion == f"{part}.download"), None)
+        if first is not None:
+            first.notes = list(dict.fromkeys([*first.notes, *part_notes(run)]))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

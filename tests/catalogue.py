@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.engine.criteria import CRITERIA, PART_FILES, TOTAL_POINTS
+from grader.engine.criteria import CRITERIA, TOTAL_POINTS
+from grader.engine.paths import PART_FILES
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIR = KIT_ROOT / "solution"
@@ -44,8 +45,8 @@ PART_CRITERIA: dict[str, frozenset[str]] = {
 }
 BROKEN_KINDS = frozenset({"syntaxe", "import", "boucle infinie", "sys.exit"})
 
-# The grader stops itself after 50 s (its watchdog); past this, the subprocess is killed.
-GRADE_TIMEOUT = 120.0
+# The grader bounds itself (about 8 s); past this, the subprocess is killed.
+GRADE_TIMEOUT = 60.0
 PARALLEL_GRADES = 2
 
 
@@ -317,18 +318,43 @@ class Grade:
 def _subprocess_environment() -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ left in solution/ or skeleton/
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # as nox -s grade does: the grader needs none
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
 
-def grade(key: str, folder: Path, workdir: Path, timeout: float = GRADE_TIMEOUT) -> Grade:
-    """Runs the grader on ``folder`` in a subprocess and reads its results.json and checks.json."""
+NETWORK_NAMESPACE = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
+
+
+def in_network_namespace(command: list[str]) -> bool:
+    """True when ``command`` runs in a fresh network namespace here (root, util-linux, iproute2)."""
+    try:
+        done = subprocess.run(NETWORK_NAMESPACE + command, capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def grade(
+    key: str,
+    folder: Path,
+    workdir: Path,
+    timeout: float = GRADE_TIMEOUT,
+    *,
+    isolated_network: bool = False,
+    portable: bool = False,
+) -> Grade:
+    """Runs the grader on ``folder`` in a subprocess and reads its results.json and checks.json.
+
+    ``isolated_network``: inside a new network namespace (loopback only); ``portable``: with
+    the POSIX-only APIs removed, as on Windows (tests/portable.py).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     results_path, checks_path = workdir / "results.json", workdir / "checks.json"
     command = [
         sys.executable,
         "-m",
-        "pytest",
+        "tests.portable" if portable else "pytest",
         "grader",
         f"--target={folder}",
         f"--results={results_path}",
@@ -337,6 +363,8 @@ def grade(key: str, folder: Path, workdir: Path, timeout: float = GRADE_TIMEOUT)
         "-p",
         "no:cacheprovider",
     ]
+    if isolated_network:
+        command = NETWORK_NAMESPACE + command
     result = Grade(key, folder)
     start = time.perf_counter()
     try:

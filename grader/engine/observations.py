@@ -170,7 +170,7 @@ class PartView:
             if call.get("exception") in ("SyntaxError", "IndentationError", "TabError"):
                 line = f", ligne {call['line']}" if call.get("line") else ""
                 return Broken(
-                    f"{name} ne se charge pas : erreur de syntaxe{line} ({call.get('message')})",
+                    f"{name} ne se charge pas : erreur de syntaxe ({name}{line}) : {call.get('message')}",
                     "Ouvrez le fichier dans PyCharm : la ligne fautive est soulignée en rouge.",
                 )
             if call.get("status") == "exit":
@@ -206,3 +206,15 @@ class PartView:
         if run.ending == "not_loaded":
             raise Broken("le module ne se charge plus")
         return ScenarioView(self.part, run, self.run.plan.images.get(str(name), []))
+
+
+def part_notes(run: PartRun) -> list[str]:
+    """Advice that belongs to no check: blocked accesses, input() calls (each said once)."""
+    found = [*run.notes]
+    for scenario in run.scenarios.values():
+        observed = scenario.observed or {}
+        found += [f"accès bloqué par le correcteur (il travaille hors ligne) : {what}" for what in observed.get("blocked", [])]
+        found += list(observed.get("notes", []))
+    if run.console_truncated:
+        found.append("votre programme affiche énormément de texte : seuls les 64 premiers Kio ont été lus.")
+    return list(dict.fromkeys(found))[:8]

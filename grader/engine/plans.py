@@ -27,10 +27,10 @@ BAD_URL = "https://cdn.example.net/img/broken.png?size=large"
 
 LOAD_BUDGET = 3.0
 BUDGET = 2.5
-SCRIPT_BUDGET = 4.0
+SCRIPT_BUDGET = 3.0
 SERVER_BUDGET = 3.5
 BUDGET_AFTER_A_HANG = 1.0
-PART_BUDGET = 6.5  # a part that keeps hanging stops here: the whole grade stays under 8 s
+PART_BUDGET = 6.0  # a part that keeps hanging stops here: the whole grade stays under 8 s
 
 SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.05
 SERVER_IMAGES, SERVER_LATENCY = 8, 0.15

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from grader.engine.paths import ENGINE_DIR
+from grader.engine.worker import SCRIPT_END_MARK
 
 WORKER_PACKAGE = ENGINE_DIR / "worker"
 UNPRIVILEGED_UID = 65534  # « nobody »
@@ -117,7 +118,8 @@ def give_to_worker(folder: Path) -> None:
 class CappedStream:
     """Reads a pipe to its end in a thread, keeping only the first ``cap`` bytes."""
 
-    def __init__(self, pipe: IO[bytes], cap: int = STREAM_CAP) -> None:
+    def __init__(self, pipe: IO[bytes], cap: int = STREAM_CAP, echo: bool = False) -> None:
+        self._echo = echo
         self._chunks: list[bytes] = []
         self._size = 0
         self.truncated = False
@@ -127,7 +129,9 @@ class CappedStream:
 
     def _pump(self, pipe: IO[bytes]) -> None:
         try:
-            while chunk := pipe.read(4096):
+            while chunk := (pipe.read1(4096) if hasattr(pipe, "read1") else pipe.read(4096)):
+                if self._echo:
+                    self._show(chunk)
                 kept = chunk[: max(0, self._cap - self._size)]
                 if kept:
                     self._chunks.append(kept)
@@ -135,6 +139,13 @@ class CappedStream:
                 self.truncated = self.truncated or len(kept) < len(chunk)
         except (OSError, ValueError):
             pass
+
+    @staticmethod
+    def _show(chunk: bytes) -> None:
+        text = clean_text(chunk.decode("utf-8", errors="replace"))
+        shown = text.split(SCRIPT_END_MARK, 1)[0]
+        sys.stdout.write(shown)
+        sys.stdout.flush()
 
     def text(self, wait: float = 1.0) -> str:
         self._thread.join(wait)
@@ -180,12 +191,12 @@ class Worker:
     def kill(self) -> None:
         """Kills the worker and every process it started (whole group, or tree on Windows)."""
         process = self.process
-        if os.name == "posix":
+        if hasattr(os, "killpg"):
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        else:
+        elif os.name == "nt":
             subprocess.run(
                 ["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True, check=False
             )
@@ -199,14 +210,14 @@ class Worker:
             pass
 
 
-def start_worker(plan_path: Path, scratch: Path) -> Worker:
+def start_worker(plan_path: Path, scratch: Path, echo: bool = False) -> Worker:
     """Starts a worker; it imports its libraries while the plan is being written."""
-    command = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE), str(plan_path)]
+    command = [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE), str(plan_path)]
     if protections().pid_namespace:
         tool = shutil.which("unshare")
         assert tool is not None
         command = [tool, "--pid", "--fork", "--kill-child", *command]
-    creation = {"start_new_session": True} if os.name == "posix" else {}
+    creation = {"start_new_session": True} if hasattr(os, "killpg") else {}
     if os.name == "nt":
         creation = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
     process = subprocess.Popen(
@@ -219,4 +230,4 @@ def start_worker(plan_path: Path, scratch: Path) -> Worker:
         **creation,  # type: ignore[arg-type]
     )
     assert process.stderr is not None and process.stdout is not None
-    return Worker(process, CappedStream(process.stderr), ReportChannel(process.stdout))
+    return Worker(process, CappedStream(process.stderr, echo=echo), ReportChannel(process.stdout))

@@ -25,6 +25,7 @@ from typing import Any
 from grader.engine import plans, sandbox
 from grader.engine.paths import PART_FILES, PARTS
 from grader.engine.plans import PartPlan
+from grader.engine.worker import SCRIPT_END_MARK
 from grader.tools.imageserver import ImageServer
 
 HELLO_LIMIT = 30.0  # our own imports, on a loaded machine: never the student's time
@@ -128,10 +129,12 @@ def _stack_chain(stack_file: Path, section: str, folder: Path) -> list[dict[str,
 
 
 class _PartRunner:
-    def __init__(self, run: PartRun, servers: dict[str, ImageServer]) -> None:
+    def __init__(self, run: PartRun, servers: dict[str, ImageServer], echo: bool = False) -> None:
         self.run = run
         self.servers = servers
+        self.echo = echo
         self.deadline = 0.0
+        self.deadline_budget = plans.PART_BUDGET
 
     def _write_plan(self, path: Path, specs: list[dict[str, Any]], after_hang: bool) -> list[dict[str, Any]]:
         specs = [dict(spec) for spec in specs]
@@ -158,9 +161,11 @@ class _PartRunner:
         after_hang = False
         attempt = 0
         while remaining:
+            if self.deadline and time.monotonic() >= self.deadline - plans.BUDGET_AFTER_A_HANG / 2:
+                break  # not worth a new worker: what is left is skipped
             attempt += 1
             plan_path = run.folder / f"plan-{attempt}.json"
-            worker = sandbox.start_worker(plan_path, run.folder)
+            worker = sandbox.start_worker(plan_path, run.folder, echo=self.echo)
             try:
                 written = self._write_plan(plan_path, remaining, after_hang)
                 remaining, hung = self._follow(worker, written, first=attempt == 1)
@@ -186,7 +191,7 @@ class _PartRunner:
                 return [], False
             run.hello = hello
             if first:
-                self.deadline = time.monotonic() + plans.PART_BUDGET
+                self.deadline = time.monotonic() + self.deadline_budget
             loaded = worker.channel.next(plans.LOAD_BUDGET)
         except queue.Empty:
             if run.hello:  # the student's module hangs at import
@@ -214,9 +219,10 @@ class _PartRunner:
             run.scenarios[name] = scenario
             budget = spec["budget"]
             left = self.deadline - time.monotonic()
-            if left <= 0:
-                scenario.ending = "skipped"
-                return specs[index + 1 :], False
+            if left <= 0:  # the part's time is spent: nothing more runs
+                for skipped in specs[index:]:
+                    run.scenarios[skipped["name"]] = ScenarioRun(skipped["name"], run.folder / skipped["name"], ending="skipped")
+                return [], False
             try:
                 event = worker.channel.next(min(budget, left))
             except queue.Empty:
@@ -320,3 +326,43 @@ def _prepare(part: str, target: Path, scratch: Path) -> PartRun:
 
 def _seed() -> int:
     return int.from_bytes(os.urandom(4), "big")
+
+
+@dataclass
+class ScriptRun:
+    """A student's script run for real (its ``__main__`` block) on the given URLs."""
+
+    observed: dict[str, Any] | None
+    ending: str  # "", "hung", "crashed", "not_loaded"
+    load: dict[str, Any] | None
+    console: str
+    files: dict[str, bytes]
+    chain: list[dict[str, Any]]
+
+    @property
+    def call(self) -> dict[str, Any]:
+        if self.observed is not None:
+            return dict(self.observed.get("call") or {})
+        return dict(self.load or {})
+
+
+def run_script(module_file: Path, urls: list[str], budget: float, *, echo: bool = False) -> ScriptRun:
+    """Runs ``module_file`` as a script in a worker: no grader help (no folder created for it)."""
+    scratch = Path(tempfile.mkdtemp(prefix="script-"))
+    try:
+        folder = scratch / "script"
+        folder.mkdir()
+        part = "async" if module_file.name == PART_FILES["async"] else "sync"
+        shutil.copyfile(module_file, folder / PART_FILES[part])
+        spec = {"name": "script", "kind": "script", "budget": budget, "urls": urls, "auto_create": False}
+        run = PartRun(part, PartPlan(part, [spec], {}), folder)
+        sandbox.give_to_worker(scratch)
+        runner = _PartRunner(run, {}, echo=echo)
+        runner.deadline_budget = budget + plans.LOAD_BUDGET
+        runner.play()
+        scenario = run.scenarios.get("script") or ScenarioRun("script", folder / "script", ending="not_loaded")
+        _read_files(scenario)
+        console = run.console.split(SCRIPT_END_MARK, 1)[0]
+        return ScriptRun(scenario.observed, scenario.ending, run.load, console, scenario.files, scenario.chain)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

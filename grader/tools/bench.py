@@ -33,7 +33,7 @@ from typing import IO, Protocol
 
 import requests
 
-from grader.entrypoint import child_environment
+from grader.tools.children import child_environment
 from grader.tools.french_cli import (
     FrenchArgumentParser,
     fr_milliseconds,

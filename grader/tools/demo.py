@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.entrypoint import REPO_ROOT, EntryPointRun, run_entry_point
+from grader.engine.observations import describe_call
+from grader.engine.paths import KIT_ROOT, resolve_target
+from grader.engine.supervisor import ScriptRun, run_script
 from grader.tools.french_cli import (
     FrenchArgumentParser,
     fr_count,
@@ -36,7 +38,7 @@ class Outcome:
 
     label: str
     module_file: Path
-    run: EntryPointRun
+    run: ScriptRun
     saved_files: int
     identical_images: int
     peak_concurrency: int
@@ -91,11 +93,6 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def resolve_target(target: str) -> Path:
-    """« solution » and « skeleton » name the kit's folders; anything else is a path."""
-    return REPO_ROOT / target if target in KNOWN_TARGETS else Path(target).resolve()
-
-
 def _missing_files(folder: Path) -> list[str]:
     return [name for _, name in MODULES if not (folder / name).is_file()]
 
@@ -103,7 +100,7 @@ def _missing_files(folder: Path) -> list[str]:
 def _display(path: Path) -> str:
     """Path relative to the repository when possible: shorter and familiar to students."""
     try:
-        return str(path.relative_to(REPO_ROOT))
+        return str(path.relative_to(KIT_ROOT))
     except ValueError:
         return str(path)
 
@@ -116,46 +113,47 @@ def _timeout(server: ImageServer) -> float:
 def _run_one(server: ImageServer, label: str, module_file: Path) -> Outcome:
     print(f"\n=== Version {label} : {_display(module_file)} ===", flush=True)
     server.reset_stats()
-    with tempfile.TemporaryDirectory(prefix="tp-demo-") as folder:
-        run = run_entry_point(module_file, server.urls, Path(folder), _timeout(server), echo=True)
-        expected = {server.expected_bytes(url) for url in server.urls}
-        identical = {path.read_bytes() for path in run.files} & expected
+    run = run_script(module_file, server.urls, _timeout(server), echo=True)
+    expected = {server.expected_bytes(url) for url in server.urls}
+    identical = set(run.files.values()) & expected
     return Outcome(label, module_file, run, len(run.files), len(identical), server.max_in_flight)
+
+
+def _ok(run: ScriptRun) -> bool:
+    return not run.ending and run.call.get("status") == "ok"
+
+
+def _elapsed(outcome: Outcome) -> float:
+    return float((outcome.run.observed or {}).get("elapsed") or 0.0)
 
 
 def _explain_failure(outcome: Outcome, timeout: float) -> None:
     run, name = outcome.run, _display(outcome.module_file)
+    call = run.call
     # No emoji: a redirected Windows console (cp1252) could not encode it.
-    if run.timed_out:
+    if run.ending == "hung":
         print(
             f"\nAttention : {name} ne s'est pas terminé en {fr_seconds(timeout, 0)} : "
             "processus arrêté. Une requête sans timeout, ou une boucle infinie ?"
         )
-    elif run.not_implemented:
+    elif call.get("status") == "not_done":
         print(
-            f"\nAttention : votre fichier {name} n'est pas encore terminé : {run.message} ; "
+            f"\nAttention : votre fichier {name} n'est pas encore terminé : {call.get('todo')} ; "
             "complétez-le puis relancez."
         )
-    elif run.exception is not None:
-        print(
-            f"\nAttention : {name} a levé une exception {run.exception} : {run.message} "
-            "(voir la trace ci-dessus)."
-        )
-    elif run.returncode != 0:
-        print(f"\nAttention : {name} s'est terminé avec le code de sortie {run.returncode}.")
+    elif run.ending or call.get("status") != "ok":
+        print(f"\nAttention : {describe_call(name, call)}.")
 
 
 def _print_outcome(outcome: Outcome, images: int) -> None:
-    run = outcome.run
-    assert run.elapsed is not None
+    observed = outcome.run.observed or {}
+    main_result = observed.get("main_result")
     returned = (
-        f"main() a renvoyé {fr_seconds(run.main_result)}"
-        if run.main_result is not None
-        else "main() n'a pas renvoyé de durée"
+        f"main() a renvoyé {fr_seconds(main_result)}" if main_result is not None else "main() n'a pas renvoyé de durée"
     )
     written = fr_count(outcome.saved_files, "fichier écrit", "fichiers écrits")
     at_once = fr_count(outcome.peak_concurrency, "requête", "requêtes")
-    print(f"  {outcome.label.capitalize():<11}: {fr_seconds(run.elapsed)} ({returned})")
+    print(f"  {outcome.label.capitalize():<11}: {fr_seconds(_elapsed(outcome))} ({returned})")
     print(
         f"  {'':<11}  {outcome.identical_images}/{images} images correctes ({written}), "
         f"au plus {at_once} en même temps sur le serveur"
@@ -169,13 +167,20 @@ def _print_summary(server: ImageServer, outcomes: list[Outcome]) -> None:
         f"\n=== Résumé : {images} images, latence de {fr_milliseconds(latency)} par requête, "
         f"{ports} port(s) ==="
     )
-    finished = [outcome for outcome in outcomes if outcome.run.ok]
+    finished = [outcome for outcome in outcomes if _ok(outcome.run)]
     for outcome in finished:
         _print_outcome(outcome, images)
     if len(finished) == len(MODULES):
-        sync_time, async_time = (outcome.run.elapsed or 0.0 for outcome in finished)
-        speedup = fr_number(sync_time / async_time, 1) if async_time > 0 else "—"
-        print(f"  Accélération : {speedup} fois plus rapide (durée synchrone / durée asynchrone)")
+        sync_time, async_time = (_elapsed(outcome) for outcome in finished)
+        ratio = sync_time / async_time if async_time > 0 else 0.0
+        if ratio >= 1.5:
+            print(f"  Accélération : {fr_number(ratio, 1)} fois plus rapide (durée synchrone / durée asynchrone)")
+        else:
+            print(
+                "  Accélération : aucune (les deux versions prennent le même temps). La version asynchrone "
+                "attend-elle chaque téléchargement avant de lancer le suivant ? Regardez le nombre de requêtes "
+                "« en même temps sur le serveur » ci-dessus."
+            )
     else:
         print("  Accélération : non calculée, les deux versions doivent d'abord aboutir.")
     print("  Bornes théoriques :")
@@ -202,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for outcome in outcomes:
             _explain_failure(outcome, _timeout(server))
         _print_summary(server, outcomes)
-    return 0 if all(outcome.run.ok for outcome in outcomes) else 1
+    return 0 if all(_ok(outcome.run) for outcome in outcomes) else 1
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def call(action: Callable[[], Any], folder: str) -> tuple[Call, Any]:
     except BaseException as error:  # noqa: BLE001 - the student's code may raise anything
         line = error.lineno if isinstance(error, SyntaxError) else None
         try:
-            message = str(error)
+            message = str(error.msg) if isinstance(error, SyntaxError) else str(error)
         except Exception:
             message = ""
         chain = student_chain(error.__traceback__, folder)
