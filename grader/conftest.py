@@ -33,8 +33,12 @@ NOTES = pytest.StashKey[list[str]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "Correcteur du TP")
-    group.addoption("--target", default="skeleton", help="dossier à corriger : skeleton (défaut), solution, ou un chemin")
-    group.addoption("--results", default="results.json", help="fichier JSON des résultats (défaut : results.json)")
+    group.addoption(
+        "--target", default="skeleton", help="dossier à corriger : skeleton (défaut), solution, ou un chemin"
+    )
+    group.addoption(
+        "--results", default="results.json", help="fichier JSON des résultats (défaut : results.json)"
+    )
     group.addoption("--checks", default=None, help="fichier JSON du résultat de chaque vérification")
 
 
@@ -58,7 +62,9 @@ def _start_grading(target: Path) -> Future[supervisor.GradeRun]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "criterion(id, weight=1.0): critère du barème noté par cette vérification")
+    config.addinivalue_line(
+        "markers", "criterion(id, weight=1.0): critère du barème noté par cette vérification"
+    )
     target = resolve_target(config.getoption("--target"))
     checks = config.getoption("--checks")
     config.stash[SETTINGS] = {
@@ -110,7 +116,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return test_report
     marker = item.get_closest_marker("criterion")
     assert marker is not None
-    kind, message, todo, cause = (Kind.PASSED, "", "", "") if call.excinfo is None else _outcome(call.excinfo.value)
+    kind, message, todo, cause = (
+        (Kind.PASSED, "", "", "") if call.excinfo is None else _outcome(call.excinfo.value)
+    )
     item.config.stash[OUTCOMES].append(
         CheckOutcome(
             check=item.nodeid.split("::", 1)[-1],

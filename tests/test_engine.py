@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -131,10 +130,14 @@ def test_a_loop_that_swallows_every_exception_is_stopped_and_located(tmp_path: P
         "            continue\n"
     )
     start = time.perf_counter()
-    result = _graded(tmp_path, "async_downloader.py", "    output_dir.mkdir(parents=True, exist_ok=True)\n", endless)
+    result = _graded(
+        tmp_path, "async_downloader.py", "    output_dir.mkdir(parents=True, exist_ok=True)\n", endless
+    )
     elapsed = time.perf_counter() - start
     assert elapsed < 15, f"attendu une correction bornée (moins de 15 s), vu {elapsed:.1f} s"
-    assert not any(c.startswith("sync.") for c in result.lost), f"attendu la partie 1 intacte, vu {sorted(result.lost)}"
+    assert not any(c.startswith("sync.") for c in result.lost), (
+        f"attendu la partie 1 intacte, vu {sorted(result.lost)}"
+    )
     output = result.marks["async.download"].output
     assert "main, ligne" in output, f"attendu la ligne de la boucle dans main, vu : {output}"
 

@@ -20,7 +20,8 @@ import aiohttp
 import pytest
 import requests
 
-from grader.entrypoint import EXIT_NOT_IMPLEMENTED, child_environment, main_block, run_entry_point
+from grader.engine.supervisor import ScriptRun, run_script
+from grader.tools.children import child_environment
 from grader.tools.french_cli import translate_error
 from grader.tools.imageserver import PNG_SIGNATURE, ImageServer
 
@@ -306,60 +307,58 @@ def write_module(folder: Path, source: str, name: str = "fake_downloader.py") ->
     return path
 
 
-def test_entry_point_runs_the_main_block_with_our_urls(tmp_path: Path) -> None:
-    module = write_module(tmp_path, FAKE_SYNC)
+def _script(folder: Path, source: str, urls: list[str], budget: float = 20.0) -> ScriptRun:
+    return run_script(write_module(folder, source), urls, budget)
+
+
+def test_script_run_executes_the_main_block_with_our_urls(tmp_path: Path) -> None:
     urls = ["http://127.0.0.1:1/a.png", "http://127.0.0.1:1/b.png?size=large"]
-    run = run_entry_point(module, urls, tmp_path / "cwd", timeout=60)
-    assert run.ok, run.stderr
-    assert "logging ready" in run.stdout
-    assert (run.main_result, run.main_calls, run.used_fallback) == (1.25, 1, False)
-    assert run.elapsed is not None
-    assert [path.read_text() for path in run.files] == urls  # default argument saw our list
-    assert all(path.parent == tmp_path / "cwd" / "out" for path in run.files)
-
-
-def test_entry_point_records_an_async_main(tmp_path: Path) -> None:
-    module = write_module(tmp_path, FAKE_ASYNC)
-    run = run_entry_point(module, ["u1", "u2", "u3"], tmp_path / "cwd", timeout=60)
-    assert run.ok, run.stderr
-    assert "got 3" in run.stdout
-    assert (run.main_result, run.main_calls) == (2.0, 1)
-
-
-def test_entry_point_reports_an_unfinished_todo(tmp_path: Path) -> None:
-    source = (
-        'def main():\n    raise NotImplementedError("TODO 3 : main")\n\n'
-        'if __name__ == "__main__":\n    main()\n'
+    run = _script(tmp_path, FAKE_SYNC, urls)
+    assert run.call.get("status") == "ok", f"attendu une exécution réussie, vu : {run.call} {run.console}"
+    assert "logging ready" in run.console, f"attendu la sortie du script, vu : {run.console!r}"
+    observed = run.observed or {}
+    assert observed.get("main_result") == 1.25 and observed.get("has_main_block"), f"vu : {observed}"
+    assert sorted(body.decode() for body in run.files.values()) == sorted(urls), (
+        f"attendu un fichier par URL (la valeur par défaut voit notre liste), vu : {run.files}"
     )
-    run = run_entry_point(write_module(tmp_path, source), [], tmp_path / "cwd", timeout=60)
-    assert run.not_implemented and not run.ok
-    assert run.returncode == EXIT_NOT_IMPLEMENTED
-    assert run.message == "TODO 3 : main"
-    assert "Traceback" not in run.stderr  # one line, not a traceback wall
 
 
-def test_entry_point_reports_a_crash_with_its_traceback(tmp_path: Path) -> None:
-    source = 'if __name__ == "__main__":\n    {}["missing"]\n'
-    run = run_entry_point(write_module(tmp_path, source), [], tmp_path / "cwd", timeout=60)
-    assert run.exception == "KeyError" and run.returncode == 1
-    assert "Traceback" in run.stderr
+def test_script_run_records_an_async_main(tmp_path: Path) -> None:
+    run = _script(tmp_path, FAKE_ASYNC, ["u1", "u2", "u3"])
+    assert "got 3" in run.console and (run.observed or {}).get("main_result") == 2.0, (
+        f"attendu « got 3 » et 2.0 renvoyé, vu : {run.console!r} {run.observed}"
+    )
 
 
-def test_entry_point_is_killed_at_the_timeout(tmp_path: Path) -> None:
-    source = 'import time\n\nif __name__ == "__main__":\n    time.sleep(60)\n'
-    run = run_entry_point(write_module(tmp_path, source), [], tmp_path / "cwd", timeout=1.0)
-    assert run.timed_out and run.returncode is None and not run.ok
+def test_script_run_reports_an_unfinished_todo(tmp_path: Path) -> None:
+    source = (
+        'def main():\n    raise NotImplementedError("TODO 3 : '
+        'main")\n\nif __name__ == "__main__":\n    main()\n'
+    )
+    run = _script(tmp_path, source, [])
+    assert run.call.get("status") == "not_done" and run.call.get("todo") == "TODO 3 : main", (
+        f"vu : {run.call}"
+    )
 
 
-def test_entry_point_falls_back_to_main_without_a_main_block(tmp_path: Path) -> None:
-    source = "def main(urls=()):\n    print('fallback', len(urls))\n    return 0.5\n"
-    run = run_entry_point(write_module(tmp_path, source), ["x"], tmp_path / "cwd", timeout=60)
-    assert run.ok and run.used_fallback and run.main_result == 0.5
+def test_script_run_reports_a_crash_with_its_location(tmp_path: Path) -> None:
+    run = _script(tmp_path, 'if __name__ == "__main__":\n    {}["missing"]\n', [])
+    assert run.call.get("exception") == "KeyError", f"attendu KeyError, vu : {run.call}"
 
 
-def test_main_block_is_found_only_at_top_level(tmp_path: Path) -> None:
-    nested = 'def f():\n    if __name__ == "__main__":\n        pass\n'
-    assert main_block(write_module(tmp_path, nested)) is None
+def test_script_run_is_killed_at_its_budget(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    run = _script(tmp_path, 'import time\n\nif __name__ == "__main__":\n    time.sleep(60)\n', [], budget=1.0)
+    elapsed = time.perf_counter() - start
+    assert run.ending == "hung" and elapsed < 15, (
+        f"attendu un arrêt au délai, vu {run.ending!r} en {elapsed:.1f} s"
+    )
+
+
+def test_script_run_falls_back_to_main_without_a_main_block(tmp_path: Path) -> None:
+    run = _script(tmp_path, "def main(urls=()):\n    print('fallback', len(urls))\n    return 0.5\n", ["x"])
+    observed = run.observed or {}
+    assert not observed.get("has_main_block") and observed.get("main_result") == 0.5, f"vu : {observed}"
 
 
 # ---------------------------------------------------------------------------------------------

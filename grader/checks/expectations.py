@@ -43,12 +43,12 @@ def _elsewhere(scenario: ScenarioView, folder: str) -> str:
 def _empty_files_hint(scenario: ScenarioView, folder: str) -> str:
     files = scenario.files(folder)
     empty = [name for name, body in files.items() if not body]
-    if files and len(empty) == len(files):
-        return (
-            " Les fichiers sont vides : l'écriture n'a jamais eu lieu (une coroutine "
-            "comme file.write() non attendue avec await ?)."
-        )
-    return ""
+    if not files or len(empty) != len(files):
+        return ""
+    dropped = scenario.observed.get("never_awaited") or []
+    if dropped:
+        return f" Les fichiers sont vides : une coroutine n'a jamais été attendue ({'; '.join(dropped)})."
+    return " Les fichiers sont vides : l'écriture n'a jamais eu lieu."
 
 
 def expect_saved(scenario: ScenarioView, function: str, folder: str = "images") -> None:
@@ -95,7 +95,9 @@ def expect_file_count(scenario: ScenarioView, situation: str, folder: str = "ima
 
 
 def expect_no_error_page(scenario: ScenarioView, folder: str = "images") -> None:
-    pages = [name.rsplit("/", 1)[-1] for name, body in scenario.files(folder).items() if b"<html" in body[:200]]
+    pages = [
+        name.rsplit("/", 1)[-1] for name, body in scenario.files(folder).items() if b"<html" in body[:200]
+    ]
     expect(
         not pages,
         f"La page d'erreur HTTP a été enregistrée comme image : {', '.join(pages)}.",

@@ -52,7 +52,8 @@ def test_event_loop_is_never_blocked(view: PartView) -> None:
     )
     expect(
         late < BLOCKED_BEATS and longest < LONG_BLOCK,
-        f"La boucle d'événements a été bloquée {late} fois (jusqu'à {fr_number(longest)} s d'affilée) pendant main().",
+        f"La boucle d'événements a été bloquée {late} fois (jusqu'à "
+        f"{fr_number(longest)} s d'affilée) pendant main().",
         "Un calcul ou un appel synchrone dans une coroutine arrête toutes les tâches : quel équivalent "
         "asynchrone utiliser ?",
     )
@@ -103,7 +104,10 @@ def test_tasks_are_launched_together_with_gather(view: PartView, notes: list[str
         "Aucun lancement groupé des tâches (asyncio.gather) dans async_downloader.py.",
         "Comment lancer une tâche par URL et attendre qu'elles soient toutes finies ?",
     )
-    notes.append(f"vous lancez les tâches avec {', '.join(used)} : c'est correct, mais le TP demandait asyncio.gather().")
+    notes.append(
+        f"vous lancez les tâches avec {', '.join(used)} : c'est "
+        "correct, mais le TP demandait asyncio.gather()."
+    )
 
 
 def _is_main_guard(node: ast.stmt) -> bool:
@@ -121,7 +125,12 @@ def _runs_main(call: ast.Call) -> bool:
         isinstance(function, ast.Name) and function.id == "run"
     )
     argument = call.args[0] if call.args else None
-    return is_run and isinstance(argument, ast.Call) and isinstance(argument.func, ast.Name) and argument.func.id == "main"
+    return (
+        is_run
+        and isinstance(argument, ast.Call)
+        and isinstance(argument.func, ast.Name)
+        and argument.func.id == "main"
+    )
 
 
 @async_only("concurrency", weight=0.5)

@@ -54,7 +54,8 @@ def test_script_saves_the_images_of_a_real_server(view: PartView) -> None:
             raise Broken(crash)
     expect(
         len(found) == len(expected),
-        f"{len(found)} image(s) sur {len(expected)} enregistrée(s) par le script ({len(written)} fichier(s) écrit(s)).",
+        f"{len(found)} image(s) sur {len(expected)} enregistrée(s) par le "
+        f"script ({len(written)} fichier(s) écrit(s)).",
         f"Lancez votre script à la main (poetry run python …/{view.file_name}) : le dossier OUTPUT_DIR "
         "contient-il toutes les images ?",
     )

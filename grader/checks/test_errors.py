@@ -24,7 +24,8 @@ def test_connection_error_is_logged_and_the_others_still_download(view: PartView
         timeout = view.scenario(Scenario.ERROR_TIMEOUT)
         if timeout.failed_call is not None and not timeout.not_done:
             notes.append(
-                "un délai dépassé (TimeoutError, qui n'est pas une aiohttp.ClientError) arrête votre main() : "
+                "un délai dépassé (TimeoutError, qui n'est pas une "
+                "aiohttp.ClientError) arrête votre main() : "
                 "pensez à l'attraper aussi."
             )
 

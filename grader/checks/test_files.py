@@ -9,7 +9,6 @@ from grader.engine.outcomes import expect
 from grader.engine.plans import MAIN_RUNS, Scenario
 
 
-
 @async_only("files")
 def test_files_are_written_with_aiofiles(view: PartView) -> None:
     """Les fichiers sont écrits avec aiofiles.open()"""

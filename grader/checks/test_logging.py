@@ -113,24 +113,28 @@ def test_console_log_tells_start_each_url_each_success_and_end(view: PartView, n
 @for_both_parts("logging", weight=0.5)
 def test_console_log_shows_each_error(view: PartView, notes: list[str]) -> None:
     """Le log affiche chaque erreur"""
-    for name, situation in ((Scenario.LOG_ERROR_CONNECTION, "connexion refusée"), (Scenario.LOG_ERROR_404, "réponse 404")):
+    for name, situation in (
+        (Scenario.LOG_ERROR_CONNECTION, "connexion refusée"),
+        (Scenario.LOG_ERROR_404, "réponse 404"),
+    ):
         scenario = view.scenario(name)
         if scenario.observed.get("setup", {}).get("status") == "not_done" or scenario.not_done:
             raise NotDone(scenario.not_done)
-        if scenario.failed_call is not None:
-            continue  # an unhandled error is the errors criterion's business
-        shown = "\n".join(scenario.console)
         warnings = [message for level, message in scenario.records if level >= logging.WARNING]
+        if not warnings and scenario.failed_call is not None:
+            continue  # stopped by the error without logging it: the errors criterion's business
+        shown = "\n".join(scenario.console)
+        # Judged on what was shown, even if main() stopped later for another reason.
         expect(
             any(message and message in shown for message in warnings),
             f"Aucune ligne affichée pour l'échec de l'image en erreur ({situation}).",
             "L'erreur est-elle loguée (logger.error), et ce niveau est-il affiché par la console ?",
         )
         return
-    plain = view.scenario(Scenario.LOG_MESSAGES)
-    if plain.failed_call is not None:
-        raise Broken(f"affichage des erreurs non vérifiable : même sans erreur, {plain.crash_text()}")
-    notes.append("affichage des erreurs non vérifié : main() s'arrête dès qu'une image échoue (voir le critère errors).")
+    notes.append(
+        "affichage des erreurs non vérifié : main() s'arrête sur l'image en échec sans rien loguer "
+        "(voir le critère errors)."
+    )
 
 
 @for_both_parts("logging", weight=0.5)

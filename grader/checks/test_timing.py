@@ -50,7 +50,8 @@ def test_main_returns_the_total_duration_in_seconds(view: PartView) -> None:
         long - short >= 0.5 * growth,
         f"Avec une latence 4 fois plus grande, la durée renvoyée passe de {fr_number(short)} s à "
         f"{fr_number(long)} s seulement.",
-        "La durée renvoyée doit être mesurée pendant les téléchargements, pas écrite en dur. " + STOPWATCH_HINT,
+        "La durée renvoyée doit être mesurée pendant les téléchargements, pas écrite en dur. "
+        + STOPWATCH_HINT,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from grader.engine.outcomes import Broken, NotDone
@@ -42,7 +41,10 @@ def describe_call(function: str, call: dict[str, Any]) -> str:
     if status == "exit":
         return f"{function} a appelé sys.exit({call.get('message')}){where(call)}"
     if status == "not_coroutine":
-        return f"{function} n'est pas une coroutine : dans la partie 2, elle doit être définie avec « async def »"
+        return (
+            f"{function} n'est pas une coroutine : dans la partie 2, "
+            "elle doit être définie avec « async def »"
+        )
     message = f" : {call['message']}" if call.get("message") else ""
     return f"{function} a levé {call.get('exception')}{message}{where(call)}"
 
@@ -176,7 +178,8 @@ class PartView:
             if call.get("status") == "exit":
                 return Broken(
                     f"{name} appelle sys.exit() pendant l'import{where(call)}",
-                    'Ne quittez pas le programme au niveau du module : le bloc « if __name__ == "__main__": » '
+                    "Ne quittez pas le programme au niveau du module : le "
+                    'bloc « if __name__ == "__main__": » '
                     "est là pour ça.",
                 )
             return Broken(f"impossible d'importer {name} : {describe_call('le module', call)}", CRASH_HINT)
@@ -198,10 +201,14 @@ class PartView:
                 "Repérez la boucle qui ne se termine pas (ou l'attente sans fin) à l'endroit indiqué.",
             )
         if run.ending == "crashed":
-            raise Broken("le processus qui exécutait votre code s'est arrêté brutalement (récursion infinie ? mémoire ?)")
+            raise Broken(
+                "le processus qui exécutait votre code s'est arrêté "
+                "brutalement (récursion infinie ? mémoire ?)"
+            )
         if run.ending == "skipped":
             raise Broken(
-                "non vérifié : votre code a déjà épuisé le temps de correction de cette partie (boucle infinie ?)"
+                "non vérifié : votre code a déjà épuisé le temps de "
+                "correction de cette partie (boucle infinie ?)"
             )
         if run.ending == "not_loaded":
             raise Broken("le module ne se charge plus")
@@ -213,7 +220,10 @@ def part_notes(run: PartRun) -> list[str]:
     found = [*run.notes]
     for scenario in run.scenarios.values():
         observed = scenario.observed or {}
-        found += [f"accès bloqué par le correcteur (il travaille hors ligne) : {what}" for what in observed.get("blocked", [])]
+        found += [
+            f"accès bloqué par le correcteur (il travaille hors ligne) : {what}"
+            for what in observed.get("blocked", [])
+        ]
         found += list(observed.get("notes", []))
     if run.console_truncated:
         found.append("votre programme affiche énormément de texte : seuls les 64 premiers Kio ont été lus.")

@@ -69,7 +69,8 @@ def score_criteria(outcomes: Iterable[CheckOutcome]) -> list[CriterionResult]:
 def unfinished(reason: str) -> list[CheckOutcome]:
     """Outcomes for a grade that could not finish: every criterion lost, with the reason."""
     return [
-        CheckOutcome("correction", c.id, "Correction", 1.0, Kind.BROKEN, reason, cause=reason) for c in CRITERIA
+        CheckOutcome("correction", c.id, "Correction", 1.0, Kind.BROKEN, reason, cause=reason)
+        for c in CRITERIA
     ]
 
 
@@ -126,12 +127,14 @@ def render_console(results: list[CriterionResult], target: str, grade_run: Grade
         if reflection:
             lines += ["", reflection]
         lines += ["", "Protections actives : " + " ; ".join(grade_run.protections.describe()) + "."]
-    return "\n".join(lines)
+    return clean_text("\n".join(lines))
 
 
 def _todos_left(results: Iterable[CriterionResult]) -> list[str]:
     found = {todo for r in results for todo in r.todos}
-    return sorted(found, key=lambda todo: int(todo.split()[1]) if todo.split()[1:2] and todo.split()[1].isdigit() else 0)
+    return sorted(
+        found, key=lambda todo: int(todo.split()[1]) if todo.split()[1:2] and todo.split()[1].isdigit() else 0
+    )
 
 
 def reflection_answer(target: Path) -> str:
@@ -171,7 +174,7 @@ def _output(result: CriterionResult) -> str:
         body = ["Pas encore fait : les fonctions concernées lèvent encore NotImplementedError."]
     else:
         body = [f"{title} : {message}" for title, message, _ in result.feedback]
-    return "\n".join(body + [f"Remarque : {note}" for note in result.notes])
+    return clean_text("\n".join(body + [f"Remarque : {note}" for note in result.notes]))
 
 
 def grade_status(results: list[CriterionResult]) -> str:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -109,7 +110,7 @@ def give_to_worker(folder: Path) -> None:
     uid = protections().unprivileged_uid
     if uid is None:
         return
-    for root, dirs, files in os.walk(folder):
+    for root, _, files in os.walk(folder):
         os.chown(root, uid, uid)
         for name in files:
             os.chown(os.path.join(root, name), uid, uid)
@@ -192,34 +193,38 @@ class Worker:
         """Kills the worker and every process it started (whole group, or tree on Windows)."""
         process = self.process
         if hasattr(os, "killpg"):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         elif os.name == "nt":
             subprocess.run(
                 ["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True, check=False
             )
-        try:
+        with contextlib.suppress(OSError):
             process.kill()
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def start_worker(plan_path: Path, scratch: Path, echo: bool = False) -> Worker:
     """Starts a worker; it imports its libraries while the plan is being written."""
-    command = [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE), str(plan_path)]
+    command = [
+        sys.executable,
+        "-I",
+        "-B",
+        "-u",
+        "-X",
+        "utf8",
+        "-c",
+        _BOOT,
+        str(WORKER_PACKAGE),
+        str(plan_path),
+    ]
     if protections().pid_namespace:
         tool = shutil.which("unshare")
         assert tool is not None
         command = [tool, "--pid", "--fork", "--kill-child", *command]
-    creation = {"start_new_session": True} if hasattr(os, "killpg") else {}
-    if os.name == "nt":
-        creation = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+    # Its own process group (POSIX) or process group for taskkill /T (Windows): killed as a whole.
+    flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
     process = subprocess.Popen(
         command,
         cwd=scratch,
@@ -227,7 +232,8 @@ def start_worker(plan_path: Path, scratch: Path, echo: bool = False) -> Worker:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        **creation,  # type: ignore[arg-type]
+        start_new_session=hasattr(os, "killpg"),
+        creationflags=flags,
     )
     assert process.stderr is not None and process.stdout is not None
     return Worker(process, CappedStream(process.stderr, echo=echo), ReportChannel(process.stdout))

@@ -15,7 +15,6 @@ import re
 import shutil
 import stat
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -176,7 +175,9 @@ class _PartRunner:
                 run.console = worker.console.text()
                 run.console_truncated = worker.console.truncated
         for spec in remaining:
-            run.scenarios.setdefault(spec["name"], ScenarioRun(spec["name"], run.folder / spec["name"], ending="skipped"))
+            run.scenarios.setdefault(
+                spec["name"], ScenarioRun(spec["name"], run.folder / spec["name"], ending="skipped")
+            )
 
     def _follow(
         self, worker: sandbox.Worker, specs: list[dict[str, Any]], first: bool
@@ -210,7 +211,7 @@ class _PartRunner:
         if first:
             run.load = loaded.get("call")
             run.notes += [f"accès bloqué : {what}" for what in loaded.get("blocked", [])]
-        if not (loaded.get("call") or {}).get("status") == "ok":
+        if (loaded.get("call") or {}).get("status") != "ok":
             self._end_all(specs, "not_loaded", worker)
             return [], False
         for index, spec in enumerate(specs):
@@ -221,7 +222,9 @@ class _PartRunner:
             left = self.deadline - time.monotonic()
             if left <= 0:  # the part's time is spent: nothing more runs
                 for skipped in specs[index:]:
-                    run.scenarios[skipped["name"]] = ScenarioRun(skipped["name"], run.folder / skipped["name"], ending="skipped")
+                    run.scenarios[skipped["name"]] = ScenarioRun(
+                        skipped["name"], run.folder / skipped["name"], ending="skipped"
+                    )
                 return [], False
             try:
                 event = worker.channel.next(min(budget, left))
@@ -240,7 +243,9 @@ class _PartRunner:
 
     def _end_all(self, specs: list[dict[str, Any]], ending: str, worker: sandbox.Worker) -> None:
         for spec in specs:
-            self.run.scenarios.setdefault(spec["name"], ScenarioRun(spec["name"], self.run.folder / spec["name"], ending=ending))
+            self.run.scenarios.setdefault(
+                spec["name"], ScenarioRun(spec["name"], self.run.folder / spec["name"], ending=ending)
+            )
 
 
 def _read_files(scenario: ScenarioRun) -> None:
@@ -360,9 +365,13 @@ def run_script(module_file: Path, urls: list[str], budget: float, *, echo: bool 
         runner = _PartRunner(run, {}, echo=echo)
         runner.deadline_budget = budget + plans.LOAD_BUDGET
         runner.play()
-        scenario = run.scenarios.get("script") or ScenarioRun("script", folder / "script", ending="not_loaded")
+        scenario = run.scenarios.get("script") or ScenarioRun(
+            "script", folder / "script", ending="not_loaded"
+        )
         _read_files(scenario)
         console = run.console.split(SCRIPT_END_MARK, 1)[0]
-        return ScriptRun(scenario.observed, scenario.ending, run.load, console, scenario.files, scenario.chain)
+        return ScriptRun(
+            scenario.observed, scenario.ending, run.load, console, scenario.files, scenario.chain
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +148,9 @@ def _print_outcome(outcome: Outcome, images: int) -> None:
     observed = outcome.run.observed or {}
     main_result = observed.get("main_result")
     returned = (
-        f"main() a renvoyé {fr_seconds(main_result)}" if main_result is not None else "main() n'a pas renvoyé de durée"
+        f"main() a renvoyé {fr_seconds(main_result)}"
+        if main_result is not None
+        else "main() n'a pas renvoyé de durée"
     )
     written = fr_count(outcome.saved_files, "fichier écrit", "fichiers écrits")
     at_once = fr_count(outcome.peak_concurrency, "requête", "requêtes")
@@ -174,11 +175,15 @@ def _print_summary(server: ImageServer, outcomes: list[Outcome]) -> None:
         sync_time, async_time = (_elapsed(outcome) for outcome in finished)
         ratio = sync_time / async_time if async_time > 0 else 0.0
         if ratio >= 1.5:
-            print(f"  Accélération : {fr_number(ratio, 1)} fois plus rapide (durée synchrone / durée asynchrone)")
+            print(
+                f"  Accélération : {fr_number(ratio, 1)} fois plus rapide "
+                "(durée synchrone / durée asynchrone)"
+            )
         else:
             print(
                 "  Accélération : aucune (les deux versions prennent le même temps). La version asynchrone "
-                "attend-elle chaque téléchargement avant de lancer le suivant ? Regardez le nombre de requêtes "
+                "attend-elle chaque téléchargement avant de lancer le "
+                "suivant ? Regardez le nombre de requêtes "
                 "« en même temps sur le serveur » ci-dessus."
             )
     else:

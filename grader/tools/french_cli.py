@@ -111,7 +111,10 @@ def fr_count(count: int, singular: str, plural: str) -> str:
 
 
 def fr_number(value: float, digits: int | None = 2) -> str:
-    """Formats a number the French way: decimal comma (« 4,02 »); ``digits=None``: as short as possible (« 1,5 »)."""
+    """Formats a number the French way, with a decimal comma (« 4,02 »).
+
+    ``digits=None`` keeps it as short as possible (« 1,5 »).
+    """
     shown = f"{value:g}" if digits is None else f"{value:.{digits}f}"
     return shown.replace(".", ",")
 

@@ -208,7 +208,7 @@ def _watch_sleep(guard: Guard) -> None:
     """``time.sleep`` on the event-loop thread freezes every task: record it, then sleep."""
     original = time.sleep
 
-    def sleep(seconds: float) -> None:
+    def sleep(seconds: Any) -> None:
         if _loop_running_here():
             guard._blocking(f"time.sleep({seconds!r}) dans une coroutine")
         original(seconds)

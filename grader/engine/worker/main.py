@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import SCRIPT_END_MARK, logs
-from .guard import Guard, install
+from .guard import install
 from .scenarios import SCENARIOS, Context
 from .student import Call, load
 
@@ -101,7 +101,7 @@ def _limit_resources(dropping: bool) -> list[str]:
         if kind is None:
             continue
         with contextlib.suppress(ValueError, OSError):
-            soft, hard = resource.getrlimit(kind)
+            _, hard = resource.getrlimit(kind)
             new = value if hard == resource.RLIM_INFINITY else min(value, hard)
             resource.setrlimit(kind, (new, new))
             applied.append(name)
@@ -153,13 +153,16 @@ def run(argv: list[str]) -> None:
     _send(channel, "loaded", call=loaded.as_json(), blocked=blocked, notes=notes)
     if module is None:
         _finish(channel)
+        return
     context = Context(part, module, module_file, guard)
     for spec in plan["scenarios"]:
         _play(channel, context, spec, stacks, notes)
     _finish(channel)
 
 
-def _play(channel: IO[str], context: Context, spec: dict[str, Any], stacks: IO[str], notes: list[str]) -> None:
+def _play(
+    channel: IO[str], context: Context, spec: dict[str, Any], stacks: IO[str], notes: list[str]
+) -> None:
     folder = Path(spec["cwd"])
     folder.mkdir(parents=True, exist_ok=True)
     os.chdir(folder)
@@ -170,8 +173,10 @@ def _play(channel: IO[str], context: Context, spec: dict[str, Any], stacks: IO[s
     start = time.perf_counter()
     try:
         observed = SCENARIOS[spec["kind"]](context, spec)
-    except BaseException as error:  # noqa: BLE001 - a fault of the harness, or a student trick
-        observed = {"call": Call("raised", exception=type(error).__name__, message=str(error)[:300]).as_json()}
+    except BaseException as error:
+        observed = {
+            "call": Call("raised", exception=type(error).__name__, message=str(error)[:300]).as_json()
+        }
     faulthandler.cancel_dump_traceback_later()
     observed["seconds"] = time.perf_counter() - start
     observed["notes"] = list(notes)
@@ -184,7 +189,7 @@ def _play(channel: IO[str], context: Context, spec: dict[str, Any], stacks: IO[s
     _send(channel, "scenario", name=spec["name"], observed=observed)
 
 
-def _finish(channel: IO[str]) -> None:
+def _finish(channel: IO[str]) -> None:  # never returns: os._exit
     _send(channel, "done")
     channel.flush()
     os._exit(0)  # no atexit handler, no lingering thread of the student's runs after us

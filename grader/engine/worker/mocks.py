@@ -162,7 +162,11 @@ def mocked_http(
                 mocked.get(failure.url, exception=TimeoutError(), repeat=True)
             else:
                 mocked.get(
-                    failure.url, status=int(failure.kind), body=ERROR_PAGE, content_type="text/html", repeat=True
+                    failure.url,
+                    status=int(failure.kind),
+                    body=ERROR_PAGE,
+                    content_type="text/html",
+                    repeat=True,
                 )
         original_init = aiohttp.ClientSession.__init__
         original_close = aiohttp.ClientSession.close

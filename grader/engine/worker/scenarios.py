@@ -12,10 +12,12 @@ import ast
 import asyncio
 import base64
 import contextlib
+import functools
 import inspect
 import io
 import logging
 import time
+import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +68,9 @@ def _failures(spec: dict[str, Any]) -> list[Failure]:
 
 
 def _missing(name: str) -> Call:
-    return Call("raised", exception="AttributeError", message=f"le module ne définit pas de fonction {name}()")
+    return Call(
+        "raised", exception="AttributeError", message=f"le module ne définit pas de fonction {name}()"
+    )
 
 
 def _not_a_coroutine(name: str) -> Call:
@@ -206,6 +210,8 @@ def scenario_main(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
         if spec.get("stand_in") and context.function("download_and_save") is not None:
             stack.enter_context(stand_in)
         stack.enter_context(contextlib.redirect_stdout(printed))
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always", RuntimeWarning)
         for _ in range(int(spec.get("runs", 1))):
             start = time.perf_counter()
             outcome = run_main(context, urls, output_dir, beats)
@@ -228,19 +234,33 @@ def scenario_main(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
         "blocked": blocked,
         "beats": beats.as_json(),
         "names": _names(context, urls),
+        "never_awaited": _never_awaited(caught, context.folder),
     }
     if traffic is not None:
         observed["traffic"] = traffic.summary()
     return observed
 
 
+def _never_awaited(caught: list[warnings.WarningMessage], folder: str) -> list[str]:
+    """Coroutines created and dropped without await, with the student's line when it is known."""
+    found = []
+    for warning in caught:
+        text = str(warning.message)
+        if "was never awaited" in text:
+            line = f", ligne {warning.lineno}" if str(warning.filename).startswith(folder) else ""
+            found.append(f"{text.split(' was never')[0]}{line}")
+    return list(dict.fromkeys(found))[:5]
+
+
 def _names(context: Context, urls: list[str]) -> dict[str, str]:
     """The file name the student's filename_from_url gives each URL (it may be shown in logs)."""
     name_of = context.function("filename_from_url")
-    names = {}
+    names: dict[str, str] = {}
+    if name_of is None:
+        return names
     for url in urls[:20]:
-        outcome, value = call(lambda url=url: name_of(url), context.folder) if name_of else (None, None)
-        if outcome is not None and outcome.status == "ok":
+        outcome, value = call(functools.partial(name_of, url), context.folder)
+        if outcome.status == "ok":
             names[url] = str(value)[:200]
     return names
 
@@ -377,7 +397,7 @@ def scenario_script(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
     if isinstance(current, list):
         current[:] = urls  # in place: main(urls=IMAGE_URLS) captured this very list object
     else:
-        module.IMAGE_URLS = urls
+        setattr(module, "IMAGE_URLS", urls)  # noqa: B010 - a module the student may have left without it
     output_dir = getattr(module, "OUTPUT_DIR", None)
     if spec.get("auto_create") and isinstance(output_dir, str | Path):
         folder = Path(output_dir).absolute()

@@ -80,7 +80,7 @@ def call(action: Callable[[], Any], folder: str) -> tuple[Call, Any]:
     except SystemExit as error:
         chain = student_chain(error.__traceback__, folder)
         return Call("exit", exception="SystemExit", message=repr(error.code), chain=chain), None
-    except BaseException as error:  # noqa: BLE001 - the student's code may raise anything
+    except BaseException as error:
         line = error.lineno if isinstance(error, SyntaxError) else None
         try:
             message = str(error.msg) if isinstance(error, SyntaxError) else str(error)
