@@ -75,8 +75,8 @@ def test_download_and_save_returns_none_on_failure(view: PartView) -> None:
         "En cas d'échec, la fonction logue l'erreur, n'écrit rien et renvoie None.",
     )
     expect(
-        bool(working.saved()),
-        "download_and_save() n'enregistre aucune image quand tout va bien : renvoyer None n'a alors rien "
+        working.requests_sent > 0 and bool(working.files()),
+        "download_and_save() n'écrit aucun fichier quand tout va bien : renvoyer None n'a alors rien "
         "d'une gestion d'erreur.",
         "Commencez par le cas qui réussit : télécharger, écrire le fichier, renvoyer son chemin.",
     )

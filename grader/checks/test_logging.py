@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from grader.checks.expectations import fail_on_todo
+from grader.checks.expectations import fail_on_todo, require_some_work
 from grader.checks.marks import for_both_parts
 from grader.engine.observations import PartView, ScenarioView
-from grader.engine.outcomes import Broken, NotDone, expect
+from grader.engine.outcomes import NotDone, expect
 from grader.engine.plans import Image, Scenario
 from grader.engine.worker import SCRIPT_END_MARK
 
@@ -146,14 +146,14 @@ def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
     urls = scenario.observed.get("urls") or []
     expected = view.run.script_server["expected"]
     downloaded = [url for url, body in zip(urls, expected, strict=False) if body in written]
+    if not downloaded and written and int(view.run.script_server["requests"]) >= len(urls):
+        downloaded = urls  # fetched, then saved wrongly: download's business; the log is judged
     if not downloaded:
         fail_on_todo(scenario)
-        crash = scenario.crash_text(f"{view.file_name}, lancé comme script,")
-        if crash:
-            raise Broken(crash)
-    # A script that downloads nothing is download's business, but earns nothing here either.
-    expect(bool(downloaded), "Le script n'a téléchargé aucune image : aucune ligne à vérifier.",
-           "Commencez par faire fonctionner le téléchargement (critère download).")  # fmt: skip
+        # A script that fetches nothing is download's business: its log is then judged only
+        # if the code works when called directly (nothing is earned by doing nothing).
+        require_some_work(view.scenario(Scenario.MAIN))
+        return
     silent = [url for url in downloaded if url not in console]
     expect(
         not silent,

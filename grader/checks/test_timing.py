@@ -1,5 +1,8 @@
 """Timing: main() measures the whole batch with the time module, returns it, and shows it.
 
+Two runs with latencies far apart: the returned duration must cover every wait of the
+batch and never exceed the real time, so a constant cannot satisfy both.
+
 These scenarios give main() the grader's own download_and_save() when it calls the
 module's one: the stopwatch is judged on its own, whatever the state of the download.
 """
@@ -33,7 +36,7 @@ def test_main_returns_the_total_duration_in_seconds(view: PartView) -> None:
     # Sequential downloads wait for every latency; concurrent ones for at least one.
     waits = TIMING_IMAGES if view.part == "sync" else 1
     values = [_number(scenario) for scenario in runs]
-    for scenario, value, latency in zip(runs, values, TIMING_LATENCIES, strict=True):
+    for scenario, value, latency in zip(runs, values, TIMING_LATENCIES[view.part], strict=True):
         wall = float(scenario.observed["runs"][0]["wall"])
         floor = waits * latency
         expect(
@@ -43,16 +46,6 @@ def test_main_returns_the_total_duration_in_seconds(view: PartView) -> None:
             f"{fr_number(floor)} s attendus).",
             STOPWATCH_HINT,
         )
-    short, long = values
-    assert short is not None and long is not None
-    growth = waits * (TIMING_LATENCIES[1] - TIMING_LATENCIES[0])
-    expect(
-        long - short >= 0.5 * growth,
-        f"Avec une latence 4 fois plus grande, la durée renvoyée passe de {fr_number(short)} s à "
-        f"{fr_number(long)} s seulement.",
-        "La durée renvoyée doit être mesurée pendant les téléchargements, pas écrite en dur. "
-        + STOPWATCH_HINT,
-    )
 
 
 @for_both_parts("timing")

@@ -30,12 +30,14 @@ BUDGET = 2.5
 SCRIPT_BUDGET = 3.0
 SERVER_BUDGET = 3.5
 BUDGET_AFTER_A_HANG = 1.0
-PART_BUDGET = 6.0  # a part that keeps hanging stops here: the whole grade stays under 8 s
+PART_BUDGET = 6.0  # once a part has hung, it stops here: the whole grade stays under 8 s
+PART_LIMIT = 15.0  # slow code that never hangs (a time.sleep per image) gets this long
 
 SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.05
 SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
 TIMING_IMAGES = 4
-TIMING_LATENCIES = (0.02, 0.08)
+# Far apart, so that a duration written in the code cannot fit both runs, even on a busy machine.
+TIMING_LATENCIES = {"sync": (0.01, 0.06), "async": (0.02, 0.25)}
 
 
 class Scenario(StrEnum):
@@ -153,7 +155,9 @@ def build(part: str, script_urls: list[str], server_urls: list[str]) -> PartPlan
     for name, kind in ((Scenario.LOG_ERROR_CONNECTION, "connection"), (Scenario.LOG_ERROR_404, "404")):
         spec, good = _with_failure(name, kind, console="student")
         add(spec, good)
-    for name, latency in zip((Scenario.TIMING_SHORT, Scenario.TIMING_LONG), TIMING_LATENCIES, strict=True):
+    for name, latency in zip(
+        (Scenario.TIMING_SHORT, Scenario.TIMING_LONG), TIMING_LATENCIES[part], strict=True
+    ):
         timed = image_set(TIMING_IMAGES, start=41)
         add(_main(name, timed, latency=latency, console="student", force_info=True, stand_in=True), timed)
     if part == "async":

@@ -18,6 +18,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -57,6 +58,7 @@ class Protections:
     unprivileged_uid: int | None
     pid_namespace: bool
     process_group: bool
+    network_namespace: bool = False
 
     def describe(self) -> list[str]:
         shown = ["processus séparé (interpréteur isolé, copie des fichiers, entrée standard vide)"]
@@ -65,6 +67,8 @@ class Protections:
             shown.append(f"utilisateur sans privilèges (uid {self.unprivileged_uid})")
         if self.pid_namespace:
             shown.append("espace de processus séparé (Linux)")
+        if self.network_namespace:
+            shown.append("réseau privé réduit à la boucle locale (Linux)")
         shown.append("arrêt de tout l'arbre de processus à l'échéance")
         return shown
 
@@ -74,15 +78,14 @@ def _is_root() -> bool:
 
 
 @cache
-def _unshare_works() -> bool:
-    """A new PID namespace needs root and util-linux's unshare (containers may forbid it)."""
+def _unshare_works(*namespaces: str) -> bool:
+    """New namespaces need root and util-linux's unshare (containers may forbid them)."""
     tool = shutil.which("unshare")
     if tool is None or not _is_root() or not sys.platform.startswith("linux"):
         return False
     try:
-        done = subprocess.run(
-            [tool, "--pid", "--fork", "--kill-child", "true"], capture_output=True, timeout=5, check=False
-        )
+        command = [tool, *namespaces, "--fork", "--kill-child", "true"]
+        done = subprocess.run(command, capture_output=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
@@ -93,7 +96,9 @@ def protections() -> Protections:
     if os.environ.get("GRADER_NO_SANDBOX") == "1":  # the kit's own tests of the fallbacks
         return Protections(None, False, os.name == "posix")
     drop = UNPRIVILEGED_UID if _is_root() and hasattr(os, "setuid") else None
-    return Protections(drop, _unshare_works(), os.name == "posix")
+    pid = _unshare_works("--pid")
+    network = pid and hasattr(socket, "send_fds") and _unshare_works("--pid", "--net")
+    return Protections(drop, pid, os.name == "posix", network)
 
 
 def worker_environment(scratch: Path) -> dict[str, str]:
@@ -188,6 +193,20 @@ class Worker:
     process: subprocess.Popen[bytes]
     console: CappedStream
     channel: ReportChannel
+    handover: socket.socket | None = None  # listening sockets come through it (network namespace)
+
+    def receive_listeners(self, count: int, timeout: float) -> list[socket.socket]:
+        """The listening sockets the worker opened in its namespace, for our image servers."""
+        assert self.handover is not None
+        self.handover.settimeout(timeout)
+        try:
+            _, descriptors, _, _ = socket.recv_fds(self.handover, 1024, count)
+            self.handover.send(b"k")
+        finally:
+            self.handover.close()
+        if len(descriptors) != count:
+            raise OSError("sockets d'écoute non reçus de l'ouvrier")
+        return [socket.socket(fileno=descriptor) for descriptor in descriptors]
 
     def kill(self) -> None:
         """Kills the worker and every process it started (whole group, or tree on Windows)."""
@@ -205,24 +224,25 @@ class Worker:
             process.wait(timeout=5)
 
 
-def start_worker(plan_path: Path, scratch: Path, echo: bool = False) -> Worker:
-    """Starts a worker; it imports its libraries while the plan is being written."""
-    command = [
-        sys.executable,
-        "-I",
-        "-B",
-        "-u",
-        "-X",
-        "utf8",
-        "-c",
-        _BOOT,
-        str(WORKER_PACKAGE),
-        str(plan_path),
-    ]
-    if protections().pid_namespace:
+def start_worker(plan_path: Path, scratch: Path, echo: bool = False, listeners: int = 0) -> Worker:
+    """Starts a worker; it imports its libraries while the plan is being written.
+
+    With ``listeners`` (and a network namespace available), the worker runs in a private
+    network and hands over that many listening sockets (:meth:`Worker.receive_listeners`).
+    """
+    boot = [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE), str(plan_path)]
+    ours: socket.socket | None = None
+    theirs: socket.socket | None = None
+    namespaces = ["--pid"] if protections().pid_namespace else []
+    if listeners and protections().network_namespace:
+        ours, theirs = socket.socketpair()
+        boot += [str(theirs.fileno()), str(listeners)]
+        namespaces.append("--net")
+    command = boot
+    if namespaces:
         tool = shutil.which("unshare")
         assert tool is not None
-        command = [tool, "--pid", "--fork", "--kill-child", *command]
+        command = [tool, *namespaces, "--fork", "--kill-child", *boot]
     # Its own process group (POSIX) or process group for taskkill /T (Windows): killed as a whole.
     flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
     process = subprocess.Popen(
@@ -234,6 +254,9 @@ def start_worker(plan_path: Path, scratch: Path, echo: bool = False) -> Worker:
         stderr=subprocess.PIPE,
         start_new_session=hasattr(os, "killpg"),
         creationflags=flags,
+        pass_fds=(theirs.fileno(),) if theirs is not None else (),
     )
+    if theirs is not None:
+        theirs.close()
     assert process.stderr is not None and process.stdout is not None
-    return Worker(process, CappedStream(process.stderr, echo=echo), ReportChannel(process.stdout))
+    return Worker(process, CappedStream(process.stderr, echo=echo), ReportChannel(process.stdout), ours)

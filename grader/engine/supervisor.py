@@ -127,13 +127,62 @@ def _stack_chain(stack_file: Path, section: str, folder: Path) -> list[dict[str,
     return []
 
 
+@dataclass(frozen=True)
+class ServerSpec:
+    """An image server the supervisor runs for one scenario of a part."""
+
+    scenario: str
+    images: int
+    latency: float
+    seed: int
+
+
+def server_specs(part: str) -> list[ServerSpec]:
+    specs = [ServerSpec(plans.Scenario.SCRIPT, plans.SCRIPT_IMAGES, plans.SCRIPT_LATENCY, _seed())]
+    if part == "async":
+        specs.append(ServerSpec(plans.Scenario.SERVER, plans.SERVER_IMAGES, plans.SERVER_LATENCY, _seed()))
+    return specs
+
+
 class _PartRunner:
-    def __init__(self, run: PartRun, servers: dict[str, ImageServer], echo: bool = False) -> None:
+    def __init__(
+        self, run: PartRun, servers: list[ServerSpec], echo: bool = False, private_network: bool = False
+    ) -> None:
         self.run = run
-        self.servers = servers
+        self.server_specs = servers
         self.echo = echo
+        self.private_network = private_network and sandbox.protections().network_namespace
+        self.started = 0.0
         self.deadline = 0.0
-        self.deadline_budget = plans.PART_BUDGET
+        self.deadline_limit = plans.PART_LIMIT
+        self.deadline_after_hang = plans.PART_BUDGET
+
+    def _open_servers(self, worker: sandbox.Worker) -> dict[str, ImageServer]:
+        """This attempt's servers: on the sockets the worker opened in its namespace, or our own."""
+        count = 2 * len(self.server_specs)
+        sockets = worker.receive_listeners(count, HELLO_LIMIT) if self.private_network and count else []
+        servers: dict[str, ImageServer] = {}
+        for index, spec in enumerate(self.server_specs):
+            given = sockets[2 * index : 2 * index + 2]
+            server = ImageServer(
+                images=spec.images, latency=spec.latency, ports=2, seed=spec.seed, sockets=given
+            )
+            server.start()
+            servers[spec.scenario] = server
+        return servers
+
+    def _record_servers(self, servers: dict[str, ImageServer], played: set[str]) -> None:
+        for name, server in servers.items():
+            stats: dict[str, Any] = {
+                "max_in_flight": server.max_in_flight,
+                "requests": server.requests_served,
+                "expected": [server.expected_bytes(url) for url in server.urls],
+            }
+            if name == plans.Scenario.SCRIPT and (name in played or not self.run.script_server):
+                self.run.script_server = stats
+            elif name == plans.Scenario.SERVER and (name in played or not self.run.server):
+                self.run.server = stats
+            server.stop()
 
     def _write_plan(self, path: Path, specs: list[dict[str, Any]], after_hang: bool) -> list[dict[str, Any]]:
         specs = [dict(spec) for spec in specs]
@@ -156,7 +205,7 @@ class _PartRunner:
 
     def play(self) -> None:
         run = self.run
-        remaining = list(run.plan.specs)
+        remaining = [dict(spec) for spec in run.plan.specs]
         after_hang = False
         attempt = 0
         while remaining:
@@ -164,13 +213,25 @@ class _PartRunner:
                 break  # not worth a new worker: what is left is skipped
             attempt += 1
             plan_path = run.folder / f"plan-{attempt}.json"
-            worker = sandbox.start_worker(plan_path, run.folder, echo=self.echo)
+            listeners = 2 * len(self.server_specs) if self.private_network else 0
+            worker = sandbox.start_worker(plan_path, run.folder, echo=self.echo, listeners=listeners)
+            servers: dict[str, ImageServer] = {}
+            before = set(run.scenarios)
             try:
+                servers = self._open_servers(worker)
+                urls = {name: server.urls for name, server in servers.items()}
+                for spec in remaining:  # this attempt's servers (new ports after a restart)
+                    if spec["name"] in urls:
+                        spec["urls"] = urls[spec["name"]]
                 written = self._write_plan(plan_path, remaining, after_hang)
                 remaining, hung = self._follow(worker, written, first=attempt == 1)
                 after_hang = after_hang or hung
+            except OSError:  # the worker died before handing its sockets over
+                self._end_all(remaining, "crashed", worker)
+                remaining = []
             finally:
                 worker.kill()
+                self._record_servers(servers, set(run.scenarios) - before)
             if attempt == 1:
                 run.console = worker.console.text()
                 run.console_truncated = worker.console.truncated
@@ -192,7 +253,8 @@ class _PartRunner:
                 return [], False
             run.hello = hello
             if first:
-                self.deadline = time.monotonic() + self.deadline_budget
+                self.started = time.monotonic()
+                self.deadline = self.started + self.deadline_limit
             loaded = worker.channel.next(plans.LOAD_BUDGET)
         except queue.Empty:
             if run.hello:  # the student's module hangs at import
@@ -232,6 +294,8 @@ class _PartRunner:
                 worker.kill()
                 scenario.ending = "hung"
                 scenario.chain = _stack_chain(stack_file, name, run.folder)
+                # Code that hangs once will likely hang again: the part's time is now short.
+                self.deadline = min(self.deadline, self.started + self.deadline_after_hang)
                 return specs[index + 1 :], True
             if event is None or event.get("event") != "scenario" or event.get("name") != name:
                 worker.kill()
@@ -266,10 +330,6 @@ def _read_files(scenario: ScenarioRun) -> None:
             continue
 
 
-def _server_stats(server: ImageServer) -> dict[str, Any]:
-    return {"max_in_flight": server.max_in_flight, "requests": server.requests_served}
-
-
 def grade(target: Path) -> GradeRun:
     """Runs both parts of ``target`` in workers and returns every observation."""
     start = time.perf_counter()
@@ -277,26 +337,11 @@ def grade(target: Path) -> GradeRun:
     try:
         parts = {part: _prepare(part, target, scratch) for part in PARTS}
         sandbox.give_to_worker(scratch)
-        with (
-            ImageServer(images=plans.SCRIPT_IMAGES, latency=plans.SCRIPT_LATENCY, ports=2,
-                        seed=_seed()) as sync_script,
-            ImageServer(images=plans.SCRIPT_IMAGES, latency=plans.SCRIPT_LATENCY, ports=2,
-                        seed=_seed()) as async_script,
-            ImageServer(images=plans.SERVER_IMAGES, latency=plans.SERVER_LATENCY, ports=2,
-                        seed=_seed()) as server,
-        ):  # fmt: skip
-            scripts = {"sync": sync_script, "async": async_script}
-            runners = []
-            for part, run in parts.items():
-                run.plan = plans.build(part, scripts[part].urls, server.urls)
-                runners.append(_PartRunner(run, {"script": scripts[part], "server": server}))
-            with ThreadPoolExecutor(max_workers=len(runners)) as pool:
-                list(pool.map(_play_part, runners))
-            for part, run in parts.items():
-                run.script_server = _server_stats(scripts[part])
-                run.script_server["expected"] = [scripts[part].expected_bytes(u) for u in scripts[part].urls]
-                run.server = _server_stats(server) if part == "async" else {}
-                run.server["expected"] = [server.expected_bytes(u) for u in server.urls]
+        for part, run in parts.items():
+            run.plan = plans.build(part, [], [])  # the servers' URLs are set for each worker
+        runners = [_PartRunner(run, server_specs(part), private_network=True) for part, run in parts.items()]
+        with ThreadPoolExecutor(max_workers=len(runners)) as pool:
+            list(pool.map(_play_part, runners))
         for run in parts.values():
             for scenario in run.scenarios.values():
                 _read_files(scenario)
@@ -362,8 +407,8 @@ def run_script(module_file: Path, urls: list[str], budget: float, *, echo: bool 
         spec = {"name": "script", "kind": "script", "budget": budget, "urls": urls, "auto_create": False}
         run = PartRun(part, PartPlan(part, [spec], {}), folder)
         sandbox.give_to_worker(scratch)
-        runner = _PartRunner(run, {}, echo=echo)
-        runner.deadline_budget = budget + plans.LOAD_BUDGET
+        runner = _PartRunner(run, [], echo=echo)
+        runner.deadline_limit = runner.deadline_after_hang = budget + plans.LOAD_BUDGET
         runner.play()
         scenario = run.scenarios.get("script") or ScenarioRun(
             "script", folder / "script", ending="not_loaded"

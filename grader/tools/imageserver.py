@@ -159,13 +159,16 @@ class ImageServer:
         seed: int = 0,
         port_base: int = 0,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
+        sockets: Sequence[socket.socket] = (),
     ) -> None:
         if images < 0 or ports < 1 or latency < 0 or jitter < 0:
             raise ValueError("images ≥ 0, ports ≥ 1, latency ≥ 0 et jitter ≥ 0 sont attendus")
         self._images = images
         self._latency = latency
         self._jitter = jitter
-        self._port_count = ports
+        # Listening sockets made elsewhere (in a worker's network namespace): served as they are.
+        self._given_sockets = list(sockets)
+        self._port_count = len(self._given_sockets) or ports
         self._seed = seed
         self._port_base = port_base
         self._stall_seconds = stall_seconds
@@ -227,6 +230,8 @@ class ImageServer:
         self.stop()
 
     def _bind_sockets(self) -> list[socket.socket]:
+        if self._given_sockets:
+            return list(self._given_sockets)
         sockets: list[socket.socket] = []
         try:
             for offset in range(self._port_count):

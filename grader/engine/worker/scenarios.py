@@ -247,8 +247,11 @@ def _never_awaited(caught: list[warnings.WarningMessage], folder: str) -> list[s
     for warning in caught:
         text = str(warning.message)
         if "was never awaited" in text:
-            line = f", ligne {warning.lineno}" if str(warning.filename).startswith(folder) else ""
-            found.append(f"{text.split(' was never')[0]}{line}")
+            name = text.split(" was never")[0].removeprefix("coroutine ").strip("'")
+            shown = f"{name}()" if "<" not in name else "une coroutine"
+            if str(warning.filename).startswith(folder):
+                shown += f", {Path(warning.filename).name} ligne {warning.lineno}"
+            found.append(shown)
     return list(dict.fromkeys(found))[:5]
 
 
