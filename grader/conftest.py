@@ -15,15 +15,18 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
-from grader.engine import report, supervisor
+from grader.engine import report
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
 from grader.engine.paths import resolve_target, shown_path
+
+if TYPE_CHECKING:
+    from grader.engine import supervisor
 
 OUTCOMES = pytest.StashKey[list[CheckOutcome]]()
 GRADE = pytest.StashKey["Future[supervisor.GradeRun]"]()
@@ -52,6 +55,8 @@ def _start_grading(target: Path) -> Future[supervisor.GradeRun]:
 
     def work() -> None:
         try:
+            from grader.engine import supervisor  # in this thread: the workers start meanwhile
+
             future.set_result(supervisor.grade(target))
         except BaseException as error:  # reported as a grade that could not finish
             future.set_exception(error)

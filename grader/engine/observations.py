@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.engine.outcomes import Broken, NotDone
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Image, Scenario
-from grader.engine.supervisor import PartRun, ScenarioRun
 from grader.tools.french_cli import fr_number
+
+if TYPE_CHECKING:
+    from grader.engine.supervisor import PartRun, ScenarioRun
 
 CRASH_HINT = (
     "lisez le message ci-dessus ; pour la trace complète, lancez votre script directement "

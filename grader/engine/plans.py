@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from grader.tools.imageserver import PNG_SIGNATURE
 
 _URL_SHAPES = (
     "https://images.example.org/photos/{i}/full.jpg",
@@ -23,6 +22,7 @@ _URL_SHAPES = (
     "https://cdn.example.net/gallery/{i}/cat.png",
     "https://images.example.org/photos/{i}/full.jpg?v=2",
 )
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BAD_URL = "https://cdn.example.net/img/broken.png?size=large"
 
 LOAD_BUDGET = 3.0
@@ -33,7 +33,7 @@ BUDGET_AFTER_A_HANG = 1.0
 PART_BUDGET = 6.0  # once a part has hung, it stops here: the whole grade stays under 8 s
 PART_LIMIT = 15.0  # slow code that never hangs (a time.sleep per image) gets this long
 
-SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.05
+SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.02
 SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
 TIMING_IMAGES = 4
 # Far apart, so that a duration written in the code cannot fit both runs, even on a busy machine.

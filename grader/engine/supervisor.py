@@ -19,13 +19,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.engine import plans, sandbox
 from grader.engine.paths import PART_FILES, PARTS
 from grader.engine.plans import PartPlan
 from grader.engine.worker import SCRIPT_END_MARK
-from grader.tools.imageserver import ImageServer
+
+if TYPE_CHECKING:
+    from grader.tools.imageserver import ImageServer
 
 HELLO_LIMIT = 30.0  # our own imports, on a loaded machine: never the student's time
 MAX_FILES = 300
@@ -159,6 +161,8 @@ class _PartRunner:
 
     def _open_servers(self, worker: sandbox.Worker) -> dict[str, ImageServer]:
         """This attempt's servers: on the sockets the worker opened in its namespace, or our own."""
+        from grader.tools.imageserver import ImageServer  # aiohttp: imported while the worker starts
+
         count = 2 * len(self.server_specs)
         sockets = worker.receive_listeners(count, HELLO_LIMIT) if self.private_network and count else []
         servers: dict[str, ImageServer] = {}

@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from aiohttp import web
 
+from grader.engine.plans import PNG_SIGNATURE
+
 from grader.tools.french_cli import (
     FrenchArgumentParser,
     fr_milliseconds,
@@ -35,7 +37,6 @@ from grader.tools.french_cli import (
 
 HOST = "127.0.0.1"
 IMAGE_SIZE = 32
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FAULT_KINDS = ("404", "500", "drop", "stall")
 # Read by the bench when the server runs in another process; not counted as a request.
 STATS_PATH = "/__stats__"
