@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-
 _URL_SHAPES = (
     "https://images.example.org/photos/{i}/full.jpg",
     "https://cdn.example.net/img/{i}.png?size=large",

@@ -26,7 +26,6 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from aiohttp import web
 
 from grader.engine.plans import PNG_SIGNATURE
-
 from grader.tools.french_cli import (
     FrenchArgumentParser,
     fr_milliseconds,
