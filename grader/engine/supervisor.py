@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.engine import plans, sandbox
-from grader.engine.paths import PART_FILES, PARTS
+from grader.engine.paths import KIT_ROOT, PART_FILES, PARTS
 from grader.engine.plans import PartPlan
 from grader.engine.worker import SCRIPT_END_MARK
 
@@ -199,6 +199,7 @@ class _PartRunner:
             "module": str(self.run.folder / PART_FILES[self.run.part]),
             "scratch": str(self.run.folder),
             "drop_uid": sandbox.protections().unprivileged_uid,
+            "kit": str(KIT_ROOT),
             "load_budget": plans.LOAD_BUDGET,
             "scenarios": specs,
         }

@@ -98,6 +98,8 @@ class WriteWatch:
 @dataclass
 class Guard:
     scratch: str
+    kit: str = ""  # the grader's own folder: nothing in it is the student's to read
+    kit_readable: tuple[str, ...] = ()  # except these (the virtual environment's packages)
     blocked: list[str] = field(default_factory=list)
     blocking_calls: list[str] = field(default_factory=list)
     watches: list[WriteWatch] = field(default_factory=list)
@@ -157,12 +159,28 @@ class Guard:
         elif event == "sys.addaudithook" and self.native_locked:
             raise self._refuse("ajout d'un autre crochet d'audit")
 
+    def _in_kit(self, path: object) -> bool:
+        if not self.kit or isinstance(path, int):
+            return False
+        try:
+            resolved = os.path.realpath(os.fsdecode(path))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        inside = resolved.startswith(self.kit + os.sep)
+        return inside and not any(resolved.startswith(allowed + os.sep) for allowed in self.kit_readable)
+
     def _on_open(self, args: tuple[Any, ...]) -> None:
         path, mode, flags = args[0], args[1], args[2]
         writing = (isinstance(flags, int) and bool(flags & _WRITE_FLAGS)) or (
             isinstance(mode, str) and any(c in mode for c in "wax+")
         )
-        if not writing or path is None or isinstance(path, int):
+        if path is None or isinstance(path, int):
+            return
+        if not writing:
+            if self._in_kit(path):  # the reference solution, the grader's sources…
+                raise self._refuse(
+                    f"lecture d'un fichier du correcteur ({os.path.basename(os.fsdecode(path))})"
+                )
             return
         if not self._inside_scratch(path):
             raise self._refuse(f"écriture hors du dossier de travail ({os.fsdecode(path)})")
@@ -197,8 +215,12 @@ class Guard:
             self.watches.remove(watch)
 
 
-def install(scratch: Path) -> Guard:
-    guard = Guard(os.path.realpath(scratch))
+def install(scratch: Path, kit: str = "", kit_readable: tuple[str, ...] = ()) -> Guard:
+    guard = Guard(
+        os.path.realpath(scratch),
+        os.path.realpath(kit) if kit else "",
+        tuple(os.path.realpath(path) for path in kit_readable),
+    )
     sys.addaudithook(guard.hook)
     _watch_sleep(guard)
     return guard

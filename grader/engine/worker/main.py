@@ -141,7 +141,7 @@ def run(argv: list[str]) -> None:
     stacks = open(scratch / "piles.txt", "w", encoding="utf-8")  # noqa: SIM115 - kept open for faulthandler
     limits = _limit_resources(plan.get("drop_uid") is not None)
     dropped = _drop_privileges(plan.get("drop_uid"))
-    guard = install(scratch)
+    guard = install(scratch, plan.get("kit", ""), (sys.prefix, *plan.get("kit_readable", [])))
     notes: list[str] = []
     _answer_input(notes)
     sys.path.insert(0, str(module_file.parent))
