@@ -9,6 +9,7 @@ Each attack is graded by the grader's CLI in a subprocess, inside a fresh networ
     WORK/resultats/  results.json (--results), written by the grader only
     WORK/harnais/    this harness's own files (pids, exit code)
     WORK/tmp/        the grader's scratch space (--basetemp)
+    WORK/systmp/     its TMPDIR
 
 A small launcher (the *nanny*, the grader's parent) brings the loopback up, caps the address
 space (a safety net for this shared machine, far above what a grader needs), starts the
@@ -25,7 +26,7 @@ or ``pytest tests/test_attacks.py -k NAME``.
 from __future__ import annotations
 
 import argparse
-import errno
+import contextlib
 import hashlib
 import json
 import math
@@ -66,7 +67,7 @@ from tests.catalogue import (
 )
 
 PARALLEL_ATTACKS = 2
-GRACE_SECONDS = 2.0  # past max_seconds + this, the grader is killed
+GRACE_SECONDS = 1.0  # past max_seconds + this, the grader is killed
 STABLE_SECONDS = 3.0  # results.json must not change during this long after the grader exits
 START_SECONDS = 10.0  # the nanny reports the grader's pid within this
 ADDRESS_SPACE_LIMIT = 4 * 2**30  # safety net for the machine, not part of the contract
@@ -104,7 +105,9 @@ def unshare_problem() -> str | None:
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unshare --net a échoué : {error}"
     if done.returncode != 0:
-        return f"unshare --net refusé ({done.stderr.strip() or done.returncode}) : il faut être root sous Linux"
+        return (
+            f"unshare --net refusé ({done.stderr.strip() or done.returncode}) : il faut être root sous Linux"
+        )
     return None
 
 
@@ -199,9 +202,9 @@ class KitSnapshot:
                 state[KIT_ROOT / relative] = entry
         for folder in site_packages():
             for path in sorted(folder.glob("*.pth")):
-                entry = _entry(path)
-                if entry is not None:
-                    state[path] = entry
+                found = _entry(path)
+                if found is not None:
+                    state[path] = found
         contents = {path: path.read_bytes() for path, entry in state.items() if entry.kind == "file"}
         return cls(state, contents)
 
@@ -220,7 +223,9 @@ class KitSnapshot:
         candidates: set[Path] = set()
         for root in roots:
             if root == KIT_ROOT:
-                candidates.update(path for path in _walk(root) if path.relative_to(root).parts[:1] != (".git",))
+                candidates.update(
+                    path for path in _walk(root) if path.relative_to(root).parts[:1] != (".git",)
+                )
                 candidates.discard(root)
             else:
                 candidates.update(_walk(root))
@@ -377,8 +382,9 @@ def _grader_command(run: AttackRun) -> list[str]:
     ]
 
 
-def _environment(marker: str) -> dict[str, str]:
+def _environment(marker: str, temp: Path) -> dict[str, str]:
     env = _subprocess_environment()
+    env["TMPDIR"] = str(temp)  # the grader's temporary files stay in the work folder
     env.pop("OLDPWD", None)
     env["PWD"] = str(KIT_ROOT)
     env[MARKER_VARIABLE] = marker
@@ -393,11 +399,12 @@ def prepare(attack: Attack, root: Path) -> AttackRun:
     work.mkdir(parents=True)
     build_attack(attack, work / "rendu")
     build_folder(work / "camarade", base=SOLUTION_DIR)
-    for name in ("canari", "resultats", "harnais"):
+    for name in ("canari", "resultats", "harnais", "systmp"):
         (work / name).mkdir()
     for path in [work, *work.rglob("*")]:
         if path.is_dir() and not path.is_symlink():
             path.chmod(0o755)
+    (work / "systmp").chmod(0o1777)  # TMPDIR, like /tmp
     run = AttackRun(attack, work, uuid.uuid4().hex)
     run.before = {name: tree_state(work / name) for name in ("rendu", "camarade", "canari", "resultats")}
     run.canaries_before = _canary_state(attack)
@@ -445,10 +452,8 @@ def attack_processes(run: AttackRun) -> list[int]:
 
 def _kill(pids: Iterable[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def launch(run: AttackRun) -> None:
@@ -470,7 +475,7 @@ def launch(run: AttackRun) -> None:
     run.nanny = subprocess.Popen(
         command,
         cwd=KIT_ROOT,
-        env=_environment(run.marker),
+        env=_environment(run.marker, run.work / "systmp"),
         stdin=stdin_reader,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -530,10 +535,8 @@ def check_nanny(run: AttackRun) -> None:
         code = run.nanny.wait(timeout=2)
     except subprocess.TimeoutExpired:
         state = "?"
-        try:
+        with contextlib.suppress(OSError, IndexError):
             state = Path(f"/proc/{run.nanny.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            pass
         seen = "arrêté (SIGSTOP)" if state in {"T", "t"} else f"encore en cours (état {state})"
         run.fail(
             "Attendu : le processus qui a lancé le correcteur se termine avec lui ; "
@@ -572,7 +575,9 @@ def check_canaries(run: AttackRun, kit: KitSnapshot, moment: str) -> None:
     """The paths the attack tries to write outside its folder; any damage is repaired."""
     changes = _content_changes(run.canaries_before, _canary_state(run.attack), ignore_dir_times=False)
     if changes:
-        run.fail(f"Attendu : rien d'écrit hors du dossier de l'élève ; vu {moment} : " + " ; ".join(changes) + ".")
+        run.fail(
+            f"Attendu : rien d'écrit hors du dossier de l'élève ; vu {moment} : " + " ; ".join(changes) + "."
+        )
         run.repaired += kit.restore(_canary_roots(run.attack))
 
 
@@ -608,7 +613,9 @@ def _french(value: float) -> str:
 def check_results(run: AttackRun) -> None:
     data, problem = _read_results_bytes(run.results_path)
     if problem is not None:
-        run.fail(f"Attendu : {run.results_path.name}, fichier ordinaire écrit par le correcteur ; vu : {problem}.")
+        run.fail(
+            f"Attendu : {run.results_path.name}, fichier ordinaire écrit par le correcteur ; vu : {problem}."
+        )
         return
     assert data is not None
     if data != run.results_at_exit:
@@ -636,7 +643,8 @@ def check_results(run: AttackRun) -> None:
     if wrong_max or not math.isclose(score, total, abs_tol=0.011) or score > TOTAL_POINTS:
         run.fail(
             "Attendu : un barème cohérent (note = somme des critères, points maximaux du barème) ; "
-            f"vu : note {_french(score)}, somme des critères {_french(total)}, maxima faux : {wrong_max or 'aucun'}."
+            f"vu : note {_french(score)}, somme des critères {_french(total)}, "
+            f"maxima faux : {wrong_max or 'aucun'}."
         )
 
 
@@ -692,18 +700,15 @@ def check_network_note(run: AttackRun) -> None:
 
 
 def check_console(run: AttackRun) -> None:
-    """Every « Note : X/20 » shown on the console is the mark of results.json."""
+    """Every « Note : X/20 » shown on the console is the mark of results.json (no fake report)."""
     if run.score is None:
-        fake = CONSOLE_NOTE.findall(run.stdout.text if run.stdout else "")
-        if fake:
-            run.fail(f"Attendu : aucune note affichée sans results.json ; vu : « Note : {fake[-1]}/20 ».")
-        return
+        return  # no results.json: already a violation
     shown = {value.replace(",", ".") for value in CONSOLE_NOTE.findall(run.stdout.text if run.stdout else "")}
     wrong = sorted(value for value in shown if not math.isclose(float(value), run.score, abs_tol=0.005))
     if wrong:
         run.fail(
-            f"Attendu : la console n'affiche que la vraie note ({_french(run.score)}/20) ; "
-            f"vu aussi : {', '.join(_french(float(v)) + '/20' for v in wrong)}."
+            "Attendu : la note affichée sur la console égale celle de results.json "
+            f"({_french(run.score)}/20) ; vu affiché : {', '.join(_french(float(v)) + '/20' for v in wrong)}."
         )
 
 
@@ -716,7 +721,7 @@ def check_time(run: AttackRun) -> None:
 
 def check_work_folder(run: AttackRun) -> None:
     """The attack's neighbours: its own folder, the classmate, the canary, the results folder."""
-    expected_names = {"rendu", "camarade", "canari", "resultats", "harnais", "tmp"}
+    expected_names = {"rendu", "camarade", "canari", "resultats", "harnais", "tmp", "systmp"}
     extra = sorted(path.name for path in run.work.iterdir() if path.name not in expected_names)
     if extra:
         run.fail(f"Attendu : rien de créé à côté du rendu ; vu : {', '.join(extra)}.")
@@ -730,7 +735,9 @@ def check_work_folder(run: AttackRun) -> None:
             run.fail(f"Attendu : {label} intact ; vu : {'; '.join(changes[:5])}.")
     others = sorted(p.name for p in (run.work / "resultats").iterdir() if p.name != "results.json")
     if others:
-        run.fail(f"Attendu : seul results.json dans le dossier des résultats ; vu aussi : {', '.join(others)}.")
+        run.fail(
+            f"Attendu : seul results.json dans le dossier des résultats ; vu aussi : {', '.join(others)}."
+        )
 
 
 def check_leftovers(run: AttackRun) -> None:
@@ -787,9 +794,9 @@ ATTACK_BATCH = pytest.StashKey[AttackBatch]()
 def run_attacks(
     attacks: Iterable[Attack], root: Path | None = None, workers: int = PARALLEL_ATTACKS
 ) -> AttackBatch:
-    """Grades the attacks (those that write outside their folder one at a time, the others
-    ``workers`` at a time, slowest first), waits until every grader has been gone for
-    STABLE_SECONDS, then checks everything and repairs the kit."""
+    """Grades the attacks (the exclusive ones alone, the others ``workers`` at a time, slowest
+    first), waits until every grader has been gone for STABLE_SECONDS, then checks everything
+    and repairs the kit."""
     started = time.monotonic()
     root = root or Path(tempfile.mkdtemp(prefix="tp-attaques-"))
     root.chmod(0o755)
@@ -799,9 +806,9 @@ def run_attacks(
     attacks = list(attacks)
     runs: dict[str, AttackRun] = {}
     try:
-        for attack in [a for a in attacks if a.canaries]:
+        for attack in [a for a in attacks if a.exclusive]:
             runs[attack.name] = run_attack(attack, root, kit)
-        shared = sorted((a for a in attacks if not a.canaries), key=lambda a: (-a.max_seconds, a.name))
+        shared = sorted((a for a in attacks if not a.exclusive), key=lambda a: (-a.max_seconds, a.name))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for run in pool.map(lambda attack: run_attack(attack, root, kit), shared):
                 runs[run.name] = run
@@ -823,13 +830,13 @@ def run_attacks(
 def describe(run: AttackRun) -> str:
     """One line for the table: expected, seen, verdict."""
     attack = run.attack
-    expected = f"≤ {_french(attack.max_score)}"
+    expected = f"≤ {_french(attack.max_score)}/20"
     if attack.min_score is not None:
-        expected = f"{_french(attack.min_score)} à {_french(attack.max_score)}"
-    seen = "pas de note" if run.score is None else f"{_french(run.score)}"
-    duration = "?" if run.elapsed is None else f"{run.elapsed:.1f} s"
+        expected = f"{_french(attack.min_score)} à {_french(attack.max_score)}/20"
+    seen = "pas de note" if run.score is None else f"{_french(run.score)}/20"
+    duration = "?" if run.elapsed is None else f"{_french(round(run.elapsed, 1))} s"
     verdict = "contenue" if not run.violations else f"ÉCHEC : {run.violations[0]}"
-    return f"{run.name} | attendu {expected} /20 | vu {seen} en {duration} | {verdict}"
+    return f"{run.name} | attendu {expected} | vu {seen} en {duration} | {verdict}"
 
 
 def report(run: AttackRun) -> str:

@@ -20,7 +20,8 @@ grader (see tests/test_attacks.py): ``description`` (French), ``base`` ("skeleto
 optional ``min_score`` (the honest points it must keep), ``network`` (it tries to reach
 the network: the grader must report it), ``max_seconds`` (default 20), ``canaries`` (paths
 it tries to write outside its folder: relative to the kit root, or ``{site-packages}/…``),
-``symlinks`` (files that the harness turns into symbolic links to solution/) and
+``exclusive`` (graded alone: until the harness repairs it, its damage would break a grade
+running beside it), ``symlinks`` (files that the harness turns into symbolic links to solution/) and
 ``refusal`` (a text that the output of each refused criterion must contain).
 """
 
@@ -207,6 +208,7 @@ class Attack:
     network: bool
     max_seconds: float
     canaries: tuple[str, ...]
+    exclusive: bool
     symlinks: tuple[str, ...]
     refusal: str | None
     source: Path
@@ -256,7 +258,7 @@ def load_attack(path: Path) -> Attack:
     where = f"attaque {path.stem}"
     document = _read_toml(path)
     known = {"description", "base", "file", "edit", "max_score", "min_score", "network", "max_seconds"}
-    unknown = set(document) - known - {"canaries", "symlinks", "refusal"}
+    unknown = set(document) - known - {"canaries", "exclusive", "symlinks", "refusal"}
     if unknown:
         raise CatalogueError(f"{where} : champ(s) inconnu(s) {sorted(unknown)}")
     base = document.get("base")
@@ -268,9 +270,9 @@ def load_attack(path: Path) -> Attack:
     min_score = _number(document, "min_score", where, None)
     if max_score > TOTAL_POINTS or (min_score is not None and min_score > max_score):
         raise CatalogueError(f"{where} : il faut 0 ≤ min_score ≤ max_score ≤ {TOTAL_POINTS:g}")
-    network = document.get("network", False)
-    if not isinstance(network, bool):
-        raise CatalogueError(f"{where} : « network » doit valoir true ou false, trouvé {network!r}")
+    network, exclusive = document.get("network", False), document.get("exclusive", False)
+    if not isinstance(network, bool) or not isinstance(exclusive, bool):
+        raise CatalogueError(f"{where} : « network » et « exclusive » valent true ou false")
     symlinks = _strings(document, "symlinks", where)
     if not set(symlinks) <= set(STUDENT_FILES):
         raise CatalogueError(f"{where} : « symlinks » ne peut nommer que {STUDENT_FILES}")
@@ -291,6 +293,7 @@ def load_attack(path: Path) -> Attack:
         network=network,
         max_seconds=_number(document, "max_seconds", where, DEFAULT_ATTACK_SECONDS) or DEFAULT_ATTACK_SECONDS,
         canaries=_strings(document, "canaries", where),
+        exclusive=exclusive,
         symlinks=symlinks,
         refusal=refusal,
         source=path,
@@ -389,7 +392,11 @@ def build_variant(variant: Variant, destination: Path) -> Path:
 def build_attack(attack: Attack, destination: Path) -> Path:
     """The attack's folder; its ``symlinks`` files become links to the kit's solution/."""
     folder = build_folder(
-        destination, attack.edits, where=f"attaque {attack.name}", base=ATTACK_BASES[attack.base], texts=attack.files
+        destination,
+        attack.edits,
+        where=f"attaque {attack.name}",
+        base=ATTACK_BASES[attack.base],
+        texts=attack.files,
     )
     for name in attack.symlinks:
         (folder / name).unlink()
