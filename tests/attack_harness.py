@@ -180,6 +180,14 @@ def site_packages() -> list[Path]:
     return [Path(folder) for folder in site.getsitepackages()]
 
 
+def _pth_files() -> list[Path]:
+    """Every .pth file of the environment (sys.prefix/**) and of its site-packages."""
+    found = set(Path(sys.prefix).rglob("*.pth"))
+    for folder in site_packages():
+        found.update(folder.glob("*.pth"))
+    return sorted(found)
+
+
 def canary_paths(canary: str) -> list[Path]:
     """A canary's absolute path(s): relative to the kit root, or in each site-packages."""
     if canary.startswith(SITE_PACKAGES + "/"):
@@ -189,7 +197,8 @@ def canary_paths(canary: str) -> list[Path]:
 
 @dataclass
 class KitSnapshot:
-    """The kit's files (without .git) and the interpreter's .pth files, with their bytes."""
+    """The kit's files (without .git, with __pycache__) and the environment's .pth files, with
+    their bytes."""
 
     state: dict[Path, Entry]
     contents: dict[Path, bytes]
@@ -200,11 +209,10 @@ class KitSnapshot:
         for relative, entry in tree_state(KIT_ROOT, skip={".git"}).items():
             if relative != ".":
                 state[KIT_ROOT / relative] = entry
-        for folder in site_packages():
-            for path in sorted(folder.glob("*.pth")):
-                found = _entry(path)
-                if found is not None:
-                    state[path] = found
+        for path in _pth_files():
+            found = _entry(path)
+            if found is not None:
+                state[path] = found
         contents = {path: path.read_bytes() for path, entry in state.items() if entry.kind == "file"}
         return cls(state, contents)
 

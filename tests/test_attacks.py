@@ -18,10 +18,29 @@ from pathlib import Path
 import pytest
 
 from tests.attack_harness import ATTACK_BATCH, AttackBatch, report, run_attacks, unshare_problem
-from tests.catalogue import Attack, CatalogueError, build_attack, load_attacks
+from tests.catalogue import ATTACKS_DIR, Attack, CatalogueError, build_attack, load_attacks
 
 ATTACKS, ATTACK_ERRORS = load_attacks()
 BY_NAME = {attack.name: attack for attack in ATTACKS}
+
+# The harness's own control, graded with every batch: the untouched solution must be contained
+# (20/20 and no violation), or the harness itself is wrong.
+CONTROL = Attack(
+    name="temoin_solution",
+    description="Témoin du harnais : la solution, sans attaque.",
+    base="solution",
+    files=(),
+    edits=(),
+    max_score=20.0,
+    min_score=20.0,
+    network=False,
+    max_seconds=20.0,
+    canaries=(),
+    exclusive=False,
+    symlinks=(),
+    refusal=None,
+    source=ATTACKS_DIR,
+)
 
 # Each family the catalogue must cover (the prefix of the attack's name).
 FAMILIES = {
@@ -45,13 +64,19 @@ FAMILIES = {
 
 
 def _selected(items: list[pytest.Item]) -> list[Attack]:
-    """The attacks whose test was selected; all of them if only the kit's test was."""
+    """The attacks whose test was selected; all of them if the kit's test is (and no attack's)."""
     names = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and isinstance(callspec.params.get("attack"), str):
             names.append(callspec.params["attack"])
-    return [BY_NAME[name] for name in dict.fromkeys(names)] or list(ATTACKS)
+    if names:
+        return [BY_NAME[name] for name in dict.fromkeys(names)]
+    return (
+        list(ATTACKS)
+        if any(item.name == test_kit_is_unchanged_by_the_attacks.__name__ for item in items)
+        else []
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +85,7 @@ def attack_batch(request: pytest.FixtureRequest) -> AttackBatch:
     problem = unshare_problem()
     if problem:
         pytest.skip(f"Attaques non lancées : {problem} (il faut un espace de noms réseau vide).")
-    batch = run_attacks(_selected(request.session.items))
+    batch = run_attacks([*_selected(request.session.items), CONTROL])
     request.config.stash[ATTACK_BATCH] = batch
     shutil.rmtree(batch.root, ignore_errors=True)
     return batch
@@ -99,15 +124,30 @@ def test_every_attack_builds_and_compiles(tmp_path: Path) -> None:
 # --- the attacks ---------------------------------------------------------------------------
 
 
+def test_harness_accepts_the_untouched_solution(attack_batch: AttackBatch) -> None:
+    run = attack_batch.runs[CONTROL.name]
+    if run.violations:
+        pytest.fail(
+            f"Attendu : la solution intacte, contenue (sinon le harnais se trompe) ; vu :\n{report(run)}\n"
+            f"--- fin de la sortie du correcteur ---\n{run.console[-3000:]}",
+            pytrace=False,
+        )
+
+
 @pytest.mark.parametrize("attack", [attack.name for attack in ATTACKS])
 def test_attack_is_contained(attack: str, attack_batch: AttackBatch) -> None:
     run = attack_batch.runs[attack]
-    assert not run.violations, f"{report(run)}\n--- fin de la sortie du correcteur ---\n{run.console[-3000:]}"
+    if run.violations:
+        pytest.fail(
+            f"{report(run)}\n--- fin de la sortie du correcteur ---\n{run.console[-3000:]}", pytrace=False
+        )
 
 
 def test_kit_is_unchanged_by_the_attacks(attack_batch: AttackBatch) -> None:
-    assert not attack_batch.kit_changes and not attack_batch.repaired, (
-        "Attendu : le kit (hors .git, __pycache__ compris) et les .pth de l'environnement identiques "
-        f"après les attaques ; vu : {attack_batch.kit_changes or 'rien'} ; "
-        f"réparé par le test : {attack_batch.repaired or 'rien'}."
-    )
+    if attack_batch.kit_changes or attack_batch.repaired:
+        pytest.fail(
+            "Attendu : le kit (hors .git, __pycache__ compris) et les .pth de l'environnement identiques "
+            f"après les attaques ; vu : {attack_batch.kit_changes or 'rien d’autre'} ; "
+            f"réparé par le test : {attack_batch.repaired or 'rien'}.",
+            pytrace=False,
+        )
