@@ -435,8 +435,26 @@ def _alive(pid: int) -> bool:
     return fields[0] not in {"Z", "X"}
 
 
+def _belongs(entry: Path, netns: str | None, marker: bytes, work: str) -> bool:
+    """In the attack's network namespace, carrying its marker, or working in its folder."""
+    with contextlib.suppress(OSError):
+        if netns is not None and os.readlink(entry / "ns" / "net") == netns:
+            return True
+    with contextlib.suppress(OSError):
+        if marker in b"\0" + (entry / "environ").read_bytes():
+            return True
+    with contextlib.suppress(OSError):
+        cwd = os.readlink(entry / "cwd")
+        if cwd == work or cwd.startswith(work + "/"):
+            return True
+    with contextlib.suppress(OSError):
+        if work.encode() + b"/" in (entry / "cmdline").read_bytes():
+            return True
+    return False
+
+
 def attack_processes(run: AttackRun) -> list[int]:
-    """Processes that belong to this attack: in its network namespace, or carrying its marker."""
+    """The live processes that belong to this attack (never this one)."""
     own_netns = os.readlink("/proc/self/ns/net")
     netns = run.netns if run.netns and run.netns != own_netns else None
     marker = f"\0{MARKER_VARIABLE}={run.marker}\0".encode()
@@ -444,17 +462,8 @@ def attack_processes(run: AttackRun) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid() or not _alive(int(entry.name)):
             continue
-        try:
-            if netns is not None and os.readlink(entry / "ns" / "net") == netns:
-                found.append(int(entry.name))
-                continue
-        except OSError:
-            pass
-        try:
-            if marker in b"\0" + (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            pass
+        if _belongs(entry, netns, marker, str(run.work)):
+            found.append(int(entry.name))
     return found
 
 
@@ -596,7 +605,7 @@ def after_exit(run: AttackRun, kit: KitSnapshot) -> None:
     check_canaries(run, kit, "à la fin du correcteur")
 
 
-def run_attack(attack: Attack, root: Path, kit: KitSnapshot) -> AttackRun:
+def run_attack(attack: Attack, root: Path, kit: KitSnapshot, runs: dict[str, AttackRun]) -> AttackRun:
     """Phase one: builds, grades and waits for the grader (the final checks come later)."""
     try:
         run = prepare(attack, root)
@@ -604,7 +613,9 @@ def run_attack(attack: Attack, root: Path, kit: KitSnapshot) -> AttackRun:
         run = AttackRun(attack, root / attack.name, "")
         run.fail(f"Attendu : un dossier construit ; vu : {error}")
         run.exited_at = time.monotonic()
+        runs[attack.name] = run
         return run
+    runs[attack.name] = run  # known at once: an interrupted batch still ends its processes
     launch(run)
     wait_for_grader(run)
     after_exit(run, kit)
@@ -813,24 +824,23 @@ def run_attacks(
     kit = KitSnapshot.take()
     attacks = list(attacks)
     runs: dict[str, AttackRun] = {}
+    repaired: list[str] = []
     try:
         for attack in [a for a in attacks if a.exclusive]:
-            runs[attack.name] = run_attack(attack, root, kit)
+            run_attack(attack, root, kit, runs)
         shared = sorted((a for a in attacks if not a.exclusive), key=lambda a: (-a.max_seconds, a.name))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for run in pool.map(lambda attack: run_attack(attack, root, kit), shared):
-                runs[run.name] = run
+            list(pool.map(lambda attack: run_attack(attack, root, kit, runs), shared))
         last_exit = max((run.exited_at or 0.0 for run in runs.values()), default=0.0)
         time.sleep(max(0.0, last_exit + STABLE_SECONDS - time.monotonic()))
         for run in runs.values():
             final_checks(run, kit)
-        after = KitSnapshot.take()
-        kit_changes = kit.changes(after)
-        repaired = [path for run in runs.values() for path in run.repaired] + kit.restore()
+        kit_changes = kit.changes(KitSnapshot.take())
     finally:
         sys.dont_write_bytecode = previous
         for run in runs.values():
             _kill(attack_processes(run))
+        repaired += [path for run in runs.values() for path in run.repaired] + kit.restore()
     ordered = {attack.name: runs[attack.name] for attack in attacks}
     return AttackBatch(ordered, kit_changes, repaired, root, time.monotonic() - started)
 
