@@ -16,9 +16,11 @@ space (a safety net for this shared machine, far above what a grader needs), sta
 grader and reports its pid. The grader's standard input is a pipe that stays open and silent,
 like a terminal nobody types in.
 
-Run one or more attacks by name, for an engine author to iterate::
+The checks are listed in tests/attacks/README.md. Run one or more attacks by name, for an
+engine author to iterate (``--sortie`` shows the grader's output, ``--garder`` keeps the work
+folder, ``--liste`` lists the attacks)::
 
-    python -m tests.attack_harness NAME [NAME…] [--garder]
+    python -m tests.attack_harness NAME [NAME…] [--sortie] [--garder]
 
 or ``pytest tests/test_attacks.py -k NAME``.
 """
@@ -77,7 +79,7 @@ MARKER_VARIABLE = "TP_ATTAQUE_ID"
 CONSOLE_NOTE = re.compile(r"Note\s*:\s*(\d+(?:[.,]\d+)?)\s*/\s*20\b")
 NETWORK_WORD = "réseau"
 
-# The grader's parent: it must outlive the grader and exit 0 (signals sent to it are caught).
+# The grader's parent: it must outlive the grader and exit 0, so a signal sent to it shows.
 NANNY = r"""
 import os, resource, subprocess, sys
 state_file, limit, *command = sys.argv[1:]
@@ -394,7 +396,7 @@ def _environment(marker: str, temp: Path) -> dict[str, str]:
     env = _subprocess_environment()
     env["TMPDIR"] = str(temp)  # the grader's temporary files stay in the work folder
     env.pop("OLDPWD", None)
-    env["PWD"] = str(KIT_ROOT)
+    env["PWD"] = str(KIT_ROOT)  # as when launched from the kit's root (and never /work/main's)
     env[MARKER_VARIABLE] = marker
     return env
 

@@ -214,10 +214,6 @@ class Attack:
     source: Path
 
     @property
-    def key(self) -> str:
-        return f"attack:{self.name}"
-
-    @property
     def family(self) -> str:
         return self.name.split("_", 1)[0]
 
@@ -258,7 +254,8 @@ def load_attack(path: Path) -> Attack:
     where = f"attaque {path.stem}"
     document = _read_toml(path)
     known = {"description", "base", "file", "edit", "max_score", "min_score", "network", "max_seconds"}
-    unknown = set(document) - known - {"canaries", "exclusive", "symlinks", "refusal"}
+    known |= {"canaries", "exclusive", "symlinks", "refusal"}
+    unknown = set(document) - known
     if unknown:
         raise CatalogueError(f"{where} : champ(s) inconnu(s) {sorted(unknown)}")
     base = document.get("base")
@@ -270,6 +267,9 @@ def load_attack(path: Path) -> Attack:
     min_score = _number(document, "min_score", where, None)
     if max_score > TOTAL_POINTS or (min_score is not None and min_score > max_score):
         raise CatalogueError(f"{where} : il faut 0 ≤ min_score ≤ max_score ≤ {TOTAL_POINTS:g}")
+    max_seconds = _number(document, "max_seconds", where, DEFAULT_ATTACK_SECONDS)
+    if not max_seconds:
+        raise CatalogueError(f"{where} : « max_seconds » doit être strictement positif")
     network, exclusive = document.get("network", False), document.get("exclusive", False)
     if not isinstance(network, bool) or not isinstance(exclusive, bool):
         raise CatalogueError(f"{where} : « network » et « exclusive » valent true ou false")
@@ -291,7 +291,7 @@ def load_attack(path: Path) -> Attack:
         max_score=max_score,
         min_score=min_score,
         network=network,
-        max_seconds=_number(document, "max_seconds", where, DEFAULT_ATTACK_SECONDS) or DEFAULT_ATTACK_SECONDS,
+        max_seconds=max_seconds,
         canaries=_strings(document, "canaries", where),
         exclusive=exclusive,
         symlinks=symlinks,
