@@ -396,7 +396,7 @@ def _environment(marker: str, temp: Path) -> dict[str, str]:
     env = _subprocess_environment()
     env["TMPDIR"] = str(temp)  # the grader's temporary files stay in the work folder
     env.pop("OLDPWD", None)
-    env["PWD"] = str(KIT_ROOT)  # as when launched from the kit's root (and never /work/main's)
+    env["PWD"] = str(KIT_ROOT)  # as when launched from the root of the kit under test
     env[MARKER_VARIABLE] = marker
     return env
 
