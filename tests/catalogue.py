@@ -12,6 +12,17 @@ Mutant file fields: ``description`` (French, the mistake as a student makes it),
 folder holds full ``sync_downloader.py`` / ``async_downloader.py`` files (the others come
 from ``solution/``), or a ``variant.toml`` with ``description`` and ``[[edit]]`` tables, or both
 (the edits then apply to the folder's files).
+
+An *attack* (``tests/attacks/NAME.toml``) is a submission that tries to cheat or to escape the
+grader (see tests/test_attacks.py): ``description`` (French), ``base`` ("skeleton" or
+"solution"), ``[[file]]`` tables (``file``, ``text``: a whole replacement file) and/or
+``[[edit]]`` tables applied after them, ``max_score`` (the most its honest work earns),
+optional ``min_score`` (the honest points it must keep), ``network`` (it tries to reach
+the network: the grader must report it), ``max_seconds`` (default 20), ``canaries`` (paths
+it tries to write outside its folder: relative to the kit root, or ``{site-packages}/…``),
+``exclusive`` (graded alone: until the harness repairs it, its damage would break a grade
+running beside it), ``symlinks`` (files that the harness turns into symbolic links to solution/) and
+``refusal`` (a text that the output of each refused criterion must contain).
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ SOLUTION_DIR = KIT_ROOT / "solution"
 SKELETON_DIR = KIT_ROOT / "skeleton"
 MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"
 VARIANTS_DIR = Path(__file__).resolve().parent / "variants"
+ATTACKS_DIR = Path(__file__).resolve().parent / "attacks"
 
 STUDENT_FILES: tuple[str, ...] = tuple(PART_FILES.values())
 CRITERION_IDS: tuple[str, ...] = tuple(criterion.id for criterion in CRITERIA)
@@ -181,6 +193,125 @@ def load_variants(folder: Path = VARIANTS_DIR) -> list[Variant]:
     return [load_variant(path) for path in sorted(folder.iterdir()) if path.is_dir()]
 
 
+ATTACK_BASES: dict[str, Path] = {"skeleton": SKELETON_DIR, "solution": SOLUTION_DIR}
+DEFAULT_ATTACK_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    description: str
+    base: str
+    files: tuple[tuple[str, str], ...]  # (file name, whole text)
+    edits: tuple[Edit, ...]
+    max_score: float
+    min_score: float | None
+    network: bool
+    max_seconds: float
+    canaries: tuple[str, ...]
+    exclusive: bool
+    symlinks: tuple[str, ...]
+    refusal: str | None
+    source: Path
+
+    @property
+    def family(self) -> str:
+        return self.name.split("_", 1)[0]
+
+
+def _number(document: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
+    value = document.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise CatalogueError(f"{where} : « {key} » doit être un nombre positif, trouvé {value!r}")
+    return float(value)
+
+
+def _strings(document: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = document.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise CatalogueError(f"{where} : « {key} » doit être une liste de chaînes, trouvé {value!r}")
+    return tuple(value)
+
+
+def _files(document: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    tables = document.get("file", [])
+    if not isinstance(tables, list):
+        raise CatalogueError(f"{where} : [[file]] doit être une liste de tables, trouvé {tables!r}")
+    files = []
+    for index, table in enumerate(tables, start=1):
+        here = f"{where}, [[file]] n° {index}"
+        if not isinstance(table, dict) or set(table) != {"file", "text"}:
+            raise CatalogueError(f"{here} : une table avec exactement « file » et « text » est attendue")
+        name = _string(table, "file", here)
+        if name not in STUDENT_FILES:
+            raise CatalogueError(f"{here} : « file » doit être l'un de {STUDENT_FILES}, trouvé {name!r}")
+        files.append((name, _string(table, "text", here)))
+    return tuple(files)
+
+
+def load_attack(path: Path) -> Attack:
+    where = f"attaque {path.stem}"
+    document = _read_toml(path)
+    known = {"description", "base", "file", "edit", "max_score", "min_score", "network", "max_seconds"}
+    known |= {"canaries", "exclusive", "symlinks", "refusal"}
+    unknown = set(document) - known
+    if unknown:
+        raise CatalogueError(f"{where} : champ(s) inconnu(s) {sorted(unknown)}")
+    base = document.get("base")
+    if base not in ATTACK_BASES:
+        raise CatalogueError(f"{where} : « base » doit être l'un de {sorted(ATTACK_BASES)}, trouvé {base!r}")
+    max_score = _number(document, "max_score", where, None)
+    if max_score is None:
+        raise CatalogueError(f"{where} : « max_score » est obligatoire")
+    min_score = _number(document, "min_score", where, None)
+    if max_score > TOTAL_POINTS or (min_score is not None and min_score > max_score):
+        raise CatalogueError(f"{where} : il faut 0 ≤ min_score ≤ max_score ≤ {TOTAL_POINTS:g}")
+    max_seconds = _number(document, "max_seconds", where, DEFAULT_ATTACK_SECONDS)
+    if not max_seconds:
+        raise CatalogueError(f"{where} : « max_seconds » doit être strictement positif")
+    network, exclusive = document.get("network", False), document.get("exclusive", False)
+    if not isinstance(network, bool) or not isinstance(exclusive, bool):
+        raise CatalogueError(f"{where} : « network » et « exclusive » valent true ou false")
+    symlinks = _strings(document, "symlinks", where)
+    if not set(symlinks) <= set(STUDENT_FILES):
+        raise CatalogueError(f"{where} : « symlinks » ne peut nommer que {STUDENT_FILES}")
+    refusal = document.get("refusal")
+    if refusal is not None and (not isinstance(refusal, str) or not refusal or not symlinks):
+        raise CatalogueError(f"{where} : « refusal » est un texte non vide, avec « symlinks »")
+    files, edits = _files(document, where), _edits(document, where, required=False)
+    if not files and not edits and not symlinks:
+        raise CatalogueError(f"{where} : ni [[file]], ni [[edit]], ni « symlinks » : rien à attaquer")
+    return Attack(
+        name=path.stem,
+        description=_string(document, "description", where).strip(),
+        base=base,
+        files=files,
+        edits=edits,
+        max_score=max_score,
+        min_score=min_score,
+        network=network,
+        max_seconds=max_seconds,
+        canaries=_strings(document, "canaries", where),
+        exclusive=exclusive,
+        symlinks=symlinks,
+        refusal=refusal,
+        source=path,
+    )
+
+
+def load_attacks(folder: Path = ATTACKS_DIR) -> tuple[list[Attack], list[str]]:
+    """Every attack that loads; the errors of the others."""
+    attacks, errors = [], []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            attacks.append(load_attack(path))
+        except CatalogueError as error:
+            errors.append(str(error))
+    return attacks, errors
+
+
 @dataclass(frozen=True)
 class Catalogue:
     mutants: list[Mutant] = field(default_factory=list)
@@ -229,13 +360,19 @@ def build_folder(
     overrides: Iterable[Path] = (),
     where: str = "",
     base: Path = SOLUTION_DIR,
+    texts: Iterable[tuple[str, str]] = (),
 ) -> Path:
-    """Copies ``base`` to ``destination``, replaces the overridden files, then applies the edits."""
+    """Copies ``base`` to ``destination``, replaces the overridden files, then applies the edits.
+
+    ``texts`` are (file name, whole text) replacements, written before the edits apply.
+    """
     if destination.exists():
         shutil.rmtree(destination)
     shutil.copytree(base, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for path in overrides:
         shutil.copyfile(path, destination / path.name)
+    for name, text in texts:
+        (destination / name).write_text(text, encoding="utf-8")
     edits = list(edits)
     for name in STUDENT_FILES:
         mine = [edit for edit in edits if edit.file == name]
@@ -251,6 +388,21 @@ def build_mutant(mutant: Mutant, destination: Path) -> Path:
 
 def build_variant(variant: Variant, destination: Path) -> Path:
     return build_folder(destination, variant.edits, variant.files, where=f"variante {variant.name}")
+
+
+def build_attack(attack: Attack, destination: Path) -> Path:
+    """The attack's folder; its ``symlinks`` files become links to the kit's solution/."""
+    folder = build_folder(
+        destination,
+        attack.edits,
+        where=f"attaque {attack.name}",
+        base=ATTACK_BASES[attack.base],
+        texts=attack.files,
+    )
+    for name in attack.symlinks:
+        (folder / name).unlink()
+        (folder / name).symlink_to(SOLUTION_DIR / name)
+    return folder
 
 
 # --- grading -------------------------------------------------------------------------------

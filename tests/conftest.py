@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pytest
 
+from tests.attack_harness import ATTACK_BATCH, describe
 from tests.catalogue import CATALOGUE, PART_CRITERIA, Grade, all_targets, full_marks, grade_all
 
 GRADES = pytest.StashKey[dict[str, Grade]]()
@@ -44,6 +45,11 @@ def _ids(criteria: Iterable[str]) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    batch = config.stash.get(ATTACK_BATCH, None)
+    if batch is not None:
+        terminalreporter.write_sep("=", f"catalogue des attaques ({batch.seconds:.0f} s)")
+        for run in batch.runs.values():
+            terminalreporter.write_line(describe(run), red=bool(run.violations))
     results = config.stash.get(GRADES, None)
     if not results:
         return
