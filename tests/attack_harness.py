@@ -54,7 +54,7 @@ from typing import IO, Any
 
 import pytest
 
-from grader.criteria import BY_ID, TOTAL_POINTS
+from grader.engine.criteria import BY_ID, TOTAL_POINTS
 from tests.catalogue import (
     CRITERION_IDS,
     KIT_ROOT,

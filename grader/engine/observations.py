@@ -219,14 +219,15 @@ class PartView:
 
 def part_notes(run: PartRun) -> list[str]:
     """Advice that belongs to no check: blocked accesses, input() calls (each said once)."""
+    blocked = [*run.blocked]
     found = [*run.notes]
     for scenario in run.scenarios.values():
         observed = scenario.observed or {}
-        found += [
-            f"accès bloqué par le correcteur (il travaille hors ligne) : {what}"
-            for what in observed.get("blocked", [])
-        ]
+        blocked += list(observed.get("blocked", []))
         found += list(observed.get("notes", []))
+    found = [
+        f"refusé par le correcteur, qui travaille hors ligne et isolé : {what}" for what in blocked
+    ] + found
     if run.console_truncated:
         found.append("votre programme affiche énormément de texte : seuls les 64 premiers Kio ont été lus.")
     return list(dict.fromkeys(found))[:8]

@@ -66,6 +66,7 @@ class PartRun:
     console: str = ""
     console_truncated: bool = False
     notes: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)  # what the guard refused while importing
     refused: str = ""
     source: str = ""
     script_server: dict[str, Any] = field(default_factory=dict)
@@ -277,7 +278,7 @@ class _PartRunner:
             return [], False
         if first:
             run.load = loaded.get("call")
-            run.notes += [f"accès bloqué : {what}" for what in loaded.get("blocked", [])]
+            run.blocked += list(loaded.get("blocked", []))
         if (loaded.get("call") or {}).get("status") != "ok":
             self._end_all(specs, "not_loaded", worker)
             return [], False

@@ -144,9 +144,9 @@ class Guard:
             self._on_socket(event, args)
         elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex"):
             if not is_loopback(args[0]):
-                raise self._refuse(f"résolution de nom {args[0]!r}")
+                raise self._refuse(f"résolution de nom sur le réseau ({args[0]!r})")
         elif event in _SPAWN_EVENTS:
-            raise self._refuse(f"lancement d'un processus ({event})")
+            raise self._refuse(f"lancement d'un programme externe ({event}), réseau compris")
         elif event in ("os.kill", "os.killpg", "signal.pthread_kill"):
             if event != "signal.pthread_kill" and args[0] not in (os.getpid(), 0):
                 raise self._refuse(f"signal envoyé au processus {args[0]}")
@@ -196,7 +196,7 @@ class Guard:
         if not isinstance(address, tuple) or not address:
             return  # AF_UNIX and friends stay on this machine
         if not is_loopback(address[0]):
-            raise self._refuse(f"connexion vers {address[0]}")
+            raise self._refuse(f"accès réseau vers {address[0]}")
         if event == "socket.connect":
             if self.first_local_connect is not None:
                 self.first_local_connect()

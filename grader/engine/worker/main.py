@@ -141,7 +141,9 @@ def run(argv: list[str]) -> None:
     stacks = open(scratch / "piles.txt", "w", encoding="utf-8")  # noqa: SIM115 - kept open for faulthandler
     limits = _limit_resources(plan.get("drop_uid") is not None)
     dropped = _drop_privileges(plan.get("drop_uid"))
-    guard = install(scratch, plan.get("kit", ""), (sys.prefix, *plan.get("kit_readable", [])))
+    # Readable in the kit: the packages, and this harness (tracebacks quote its lines).
+    readable = (sys.prefix, str(Path(__file__).parent))
+    guard = install(scratch, plan.get("kit", ""), readable)
     notes: list[str] = []
     _answer_input(notes)
     sys.path.insert(0, str(module_file.parent))
