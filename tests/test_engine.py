@@ -70,7 +70,7 @@ def test_network_access_is_blocked_and_reported(tmp_path: Path) -> None:
     result = grade("garde", folder, tmp_path / "correction", isolated_network=True)
     assert result.ok, f"attendu un résultat du correcteur, vu : {result.problem()}"
     outputs = "\n".join(mark.output for mark in result.marks.values())
-    assert "www.python.org" in outputs and "bloqu" in outputs, (
+    assert "www.python.org" in outputs and "refusé" in outputs, (
         f"attendu une remarque sur l'accès réseau bloqué, vu : {outputs[:500]}"
     )
     assert result.score == 20, f"attendu 20/20 (l'accès bloqué ne coûte rien ici), vu {result.score}"
