@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.demo_summary import paste_lines
 from grader.entrypoint import REPO_ROOT, EntryPointRun, run_entry_point
 from grader.french_cli import (
     FrenchArgumentParser,
@@ -181,6 +182,8 @@ def _print_summary(server: ImageServer, outcomes: list[Outcome]) -> None:
     print("  Bornes théoriques :")
     print(f"    plancher séquentiel (somme des latences)   : {fr_seconds(images * latency)}")
     print(f"    plancher concurrent (une seule latence)    : {fr_seconds(latency)}")
+    times = {outcome.label: outcome.run.elapsed if outcome.run.ok else None for outcome in outcomes}
+    print("\n" + "\n".join(paste_lines(times.get("synchrone"), times.get("asynchrone"), images, latency)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
 from tests.catalogue import CATALOGUE, PART_CRITERIA, Grade, all_targets, full_marks, grade_all
+from tests.pristine import pristine_skeleton
 
 GRADES = pytest.StashKey[dict[str, Grade]]()
 
@@ -24,9 +27,36 @@ def grades(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """Grades, in parallel, every folder that the selected tests read."""
     targets = all_targets(CATALOGUE.mutants, CATALOGUE.variants)
     wanted = [targets[key] for key in _needed_keys(request.session.items) if key in targets]
-    results = grade_all(wanted, tmp_path_factory.mktemp("correction"))
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+
+    def progress(grade: Grade, done: int, total: int) -> None:
+        if reporter is not None and request.config.option.verbose > 0:
+            score = "pas de résultat" if grade.score is None else f"{grade.score:g}/{full_marks():g}"
+            reporter.write_line(f"  correction {done}/{total} : {grade.key} → {score} ({grade.elapsed:.1f} s)")
+
+    if reporter is not None and request.config.option.verbose > 0:
+        reporter.write_line(
+            f"\nCorrection de {len(wanted)} dossier(s) du catalogue, 2 à la fois (environ 2 minutes) :"
+        )
+    results = grade_all(wanted, tmp_path_factory.mktemp("correction"), on_done=progress)
     request.config.stash[GRADES] = results
     return results
+
+
+# --- the untouched skeleton ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def skeleton_dir() -> Path:
+    """skeleton/ as committed (git HEAD), never the working copy a student may have filled in."""
+    pristine = pristine_skeleton()
+    if pristine.notice is not None:
+        warnings.warn(pytest.PytestWarning(pristine.describe()), stacklevel=1)
+    return pristine.folder
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return pristine_skeleton().describe()
 
 
 # --- the catalogue table -------------------------------------------------------------------
