@@ -20,8 +20,9 @@ def _factor(sync_seconds: float, async_seconds: float) -> str:
     return f"×{sync_seconds / async_seconds:.1f}".replace(".", ",")
 
 
-def _usable(value: float | None) -> bool:
-    return value is not None and math.isfinite(value) and value >= 0
+def _usable(value: float | None) -> float | None:
+    """The duration if it is one (finite, not negative), else None."""
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
 def paste_lines(
@@ -36,13 +37,13 @@ def paste_lines(
     'Mesures (nox -s demo, 20 images, latence de 200 ms) : sync 4,09 s ; async 0,25 s (×16,4)'
     """
     context = f"nox -s demo, {images} images, latence de {round(latency * 1000)} ms"
-    sync_text = _seconds(sync_seconds) if _usable(sync_seconds) else "pas encore mesuré"
-    async_text = _seconds(async_seconds) if _usable(async_seconds) else "pas encore mesuré"
+    sync_time, async_time = _usable(sync_seconds), _usable(async_seconds)
+    sync_text = "pas encore mesuré" if sync_time is None else _seconds(sync_time)
+    async_text = "pas encore mesuré" if async_time is None else _seconds(async_time)
     line = f"Mesures ({context}) : sync {sync_text} ; async {async_text}"
-    if _usable(sync_seconds) and _usable(async_seconds):
-        assert sync_seconds is not None and async_seconds is not None  # for mypy
-        if async_seconds > 0:
-            line += f" ({_factor(sync_seconds, async_seconds)})"
+    if sync_time is not None and async_time is not None:
+        if async_time > 0:
+            line += f" ({_factor(sync_time, async_time)})"
         return [PASTE_HEADER, line]
     return [
         PASTE_HEADER,

@@ -56,7 +56,7 @@ def count_words(text: str) -> int:
 def extract_answer(text: str) -> tuple[Status, str]:
     """The answer below the marker line (HTML comments removed), and its status."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    before, marker, after = text.partition(MARKER)
+    _, marker, after = text.partition(MARKER)
     if not marker:
         return Status.NO_MARKER, ""
     answer = _HTML_COMMENT.sub("", after).strip()

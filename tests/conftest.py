@@ -32,7 +32,9 @@ def grades(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     def progress(grade: Grade, done: int, total: int) -> None:
         if reporter is not None and request.config.option.verbose > 0:
             score = "pas de résultat" if grade.score is None else f"{grade.score:g}/{full_marks():g}"
-            reporter.write_line(f"  correction {done}/{total} : {grade.key} → {score} ({grade.elapsed:.1f} s)")
+            reporter.write_line(
+                f"  correction {done}/{total} : {grade.key} → {score} ({grade.elapsed:.1f} s)"
+            )
 
     if reporter is not None and request.config.option.verbose > 0:
         reporter.write_line(

@@ -40,7 +40,10 @@ class PristineSkeleton:
 
     def describe(self) -> str:
         if self.notice is None:
-            return f"squelette de référence : skeleton/ du dernier commit ({self.origin}), copié dans {self.folder}"
+            return (
+                f"squelette de référence : skeleton/ du dernier commit ({self.origin}), "
+                f"copié dans {self.folder}"
+            )
         return f"squelette de référence : {self.notice}"
 
 
@@ -59,7 +62,9 @@ def _git(root: Path, *args: str) -> bytes:
     return done.stdout
 
 
-def committed_files(root: Path = KIT_ROOT, folder: str = SKELETON, revision: str = REVISION) -> dict[str, bytes]:
+def committed_files(
+    root: Path = KIT_ROOT, folder: str = SKELETON, revision: str = REVISION
+) -> dict[str, bytes]:
     """Every file of ``folder`` at ``revision``: path relative to ``folder`` → content."""
     listing = _git(root, "ls-tree", "-r", "-z", "--name-only", revision, "--", f"{folder}/")
     names = [name for name in listing.decode("utf-8").split("\0") if name]
@@ -80,9 +85,7 @@ def extract(destination: Path, root: Path = KIT_ROOT) -> PristineSkeleton:
     try:
         files = committed_files(root)
     except PristineUnavailable as error:
-        shutil.copytree(
-            root / SKELETON, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
+        shutil.copytree(root / SKELETON, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         notice = (
             f"{error} ; les tests du kit lisent donc la copie de travail de skeleton/, "
             "qui doit être intacte (sinon, des échecs ne viendront pas du kit)"

@@ -13,7 +13,10 @@ from grader.demo_summary import PASTE_HEADER, paste_lines
 
 def test_both_durations_and_the_speed_up_in_french() -> None:
     lines = paste_lines(2.41, 0.27, 20, 0.2)
-    expected = [PASTE_HEADER, "Mesures (nox -s demo, 20 images, latence de 200 ms) : sync 2,41 s ; async 0,27 s (×8,9)"]
+    expected = [
+        PASTE_HEADER,
+        "Mesures (nox -s demo, 20 images, latence de 200 ms) : sync 2,41 s ; async 0,27 s (×8,9)",
+    ]
     assert lines == expected, f"attendu {expected} ; vu {lines}"
 
 
@@ -26,7 +29,9 @@ def test_both_durations_and_the_speed_up_in_french() -> None:
         pytest.param(math.nan, 0.25, "sync pas encore mesuré ; async 0,25 s", id="durée invalide"),
     ],
 )
-def test_unfinished_runs_say_so_and_ask_to_rerun(sync: float | None, async_: float | None, shown: str) -> None:
+def test_unfinished_runs_say_so_and_ask_to_rerun(
+    sync: float | None, async_: float | None, shown: str
+) -> None:
     lines = paste_lines(sync, async_, 50, 0.1)
     assert lines[0] == PASTE_HEADER and lines[1].endswith(shown) and "latence de 100 ms" in lines[1], (
         f"attendu une ligne finissant par {shown!r} (50 images, 100 ms) ; vu {lines}"
@@ -44,4 +49,6 @@ def test_zero_async_duration_gives_no_division_by_zero() -> None:
 
 def test_docstring_example_is_right() -> None:
     failures, tried = doctest.testmod(grader.demo_summary, verbose=False)
-    assert tried >= 1 and failures == 0, f"attendu l'exemple de la docstring juste ; vu {failures}/{tried} échec(s)"
+    assert tried >= 1 and failures == 0, (
+        f"attendu l'exemple de la docstring juste ; vu {failures}/{tried} échec(s)"
+    )

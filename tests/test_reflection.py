@@ -48,7 +48,8 @@ def test_solution_holds_a_model_answer_with_the_demo_figures() -> None:
         f"{reflection.words} mots"
     )
     assert "sync " in reflection.answer and "async " in reflection.answer and " s " in reflection.answer, (
-        f"attendu : les durées mesurées par la démonstration dans la réponse modèle ; vu {reflection.answer[:300]!r}"
+        "attendu : les durées mesurées par la démonstration dans la réponse modèle ; "
+        f"vu {reflection.answer[:300]!r}"
     )
 
 
@@ -137,7 +138,9 @@ def test_report_block_gives_the_word_count_and_points_to_the_demo() -> None:
 def test_answer_for_results_strips_control_characters_and_keeps_lines() -> None:
     reflection = Reflection(Status.WRITTEN, "Ligne 1\x00\x1b[31m\nLigne\t2\x7f é ✓", 4)
     cleaned = answer_for_results(reflection)
-    assert cleaned == "Ligne 1[31m\nLigne\t2 é ✓", f"attendu les caractères de contrôle retirés ; vu {cleaned!r}"
+    assert cleaned == "Ligne 1[31m\nLigne\t2 é ✓", (
+        f"attendu les caractères de contrôle retirés ; vu {cleaned!r}"
+    )
     json.dumps({"answer": cleaned}, ensure_ascii=False).encode("utf-8")
 
 
@@ -149,7 +152,9 @@ def test_answer_for_results_is_capped(tmp_path: Path) -> None:
         f"vu {len(capped)} caractères, fin {capped[-10:]!r}"
     )
     short = Reflection(Status.WRITTEN, "court", 1)
-    assert answer_for_results(short) == "court", f"attendu « court » inchangé ; vu {answer_for_results(short)!r}"
+    assert answer_for_results(short) == "court", (
+        f"attendu « court » inchangé ; vu {answer_for_results(short)!r}"
+    )
 
 
 def test_extract_answer_takes_everything_after_the_first_marker() -> None:
