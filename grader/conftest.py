@@ -143,7 +143,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 CRASH_HINT = (
     "lisez le message ci-dessus ; pour la trace complète, relancez la correction avec -v "
-    "(par exemple : nox -s grade -- skeleton -v) ou lancez votre script directement."
+    "(par exemple : poetry run -- nox -s grade -- skeleton -v) ou lancez votre script directement."
 )
 
 
