@@ -113,10 +113,12 @@ def speed(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff et mypy sur solution/, grader/, tests/ et ce fichier."""
+    """ruff et mypy sur solution/, grader/, tests/, ce fichier et conftest.py."""
     _python(session, "-m", "ruff", "check", ".")
-    _python(session, "-m", "ruff", "format", "--check", "solution", "grader", "tests", "noxfile.py")
-    _python(session, "-m", "mypy", "solution", "grader", "tests", "noxfile.py")
+    _python(
+        session, "-m", "ruff", "format", "--check", "solution", "grader", "tests", "noxfile.py", "conftest.py"
+    )
+    _python(session, "-m", "mypy", "solution", "grader", "tests", "noxfile.py", "conftest.py")
 
 
 KIT_TESTS_BANNER = (
@@ -181,8 +183,7 @@ def misplaced_arguments_message(argv: Sequence[str], known: Collection[str]) -> 
         return (
             f"« {arguments} » n'est pas une session nox. Pour passer un dossier ou une option "
             f"à la session {sessions[0]}, placez-les après « -- » :\n"
-            f"    poetry run -- nox -s {sessions[0]} -- {arguments}\n"
-            f"(dans le terminal de PyCharm : nox -s {sessions[0]} -- {arguments})"
+            f"    poetry run -- nox -s {sessions[0]} -- {arguments}"
         )
     return f"Session nox inconnue : {', '.join(unknown)}. Sessions disponibles : {available}."
 
