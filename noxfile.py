@@ -124,14 +124,14 @@ def lint(session: nox.Session) -> None:
 KIT_TESTS_BANNER = (
     "Tests du kit lui-même (pour les enseignants et les mainteneurs, pas votre note) : contrat, "
     "correcteur, corrections du catalogue de mutants et de variantes, puis lint. Durée : "
-    "environ 3 minutes sur 2 cœurs. Le squelette testé est celui du dernier commit (git), "
+    "de 4 à 8 minutes sur 2 cœurs selon leur charge. Le squelette testé est celui du dernier commit (git), "
     "pas votre copie de travail. Pour votre note : poetry run -- nox -s grade"
 )
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Tests du kit : contrat, correcteur, mutants, variantes (puis lint), environ 3 minutes."""
+    """Tests du kit : contrat, correcteur, mutants, variantes (puis lint), de 4 à 8 minutes."""
     session.log(KIT_TESTS_BANNER)
     # -v: one line per test, so that the three minutes are never silent.
     _python(session, "-m", "pytest", "-v", *session.posargs)
