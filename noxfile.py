@@ -6,15 +6,34 @@ grade_pythons qui crée un environnement par version de Python.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Collection, Sequence
+from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["grade"]
+
+
+class _HideUvProbe(logging.Filter):
+    """Drops nox's « uv binary not found. » line.
+
+    Before each session, nox lists the optional virtualenv backends, which runs
+    ``uv self version`` even when the session's backend is "none" (so
+    ``default_venv_backend`` cannot avoid it). Without uv, nox logs that line at INFO
+    level on every run: noise for students, since no session here uses uv.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "uv binary not found."
+
+
+logging.getLogger("nox").addFilter(_HideUvProbe())
 
 DEFAULT_TARGET = "skeleton"
 PYTHONS = ["3.11", "3.13"]
@@ -94,14 +113,93 @@ def speed(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff et mypy sur solution/, grader/, tests/ et ce fichier."""
+    """ruff et mypy sur solution/, grader/, tests/, ce fichier et conftest.py."""
     _python(session, "-m", "ruff", "check", ".")
-    _python(session, "-m", "ruff", "format", "--check", "solution", "grader", "tests", "noxfile.py")
-    _python(session, "-m", "mypy", "solution", "grader", "tests", "noxfile.py")
+    _python(
+        session, "-m", "ruff", "format", "--check", "solution", "grader", "tests", "noxfile.py", "conftest.py"
+    )
+    _python(session, "-m", "mypy", "solution", "grader", "tests", "noxfile.py", "conftest.py")
+
+
+KIT_TESTS_BANNER = (
+    "Tests du kit lui-même (pour les enseignants et les mainteneurs, pas votre note) : contrat, "
+    "correcteur, corrections du catalogue de mutants et de variantes, puis lint. Durée : "
+    "de 4 à 8 minutes sur 2 cœurs selon leur charge. Le squelette testé est celui du dernier commit (git), "
+    "pas votre copie de travail. Pour votre note : poetry run -- nox -s grade"
+)
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Tests du kit : contrat, correcteur, mutants, variantes (puis lint)."""
-    _python(session, "-m", "pytest", *session.posargs)
+    """Tests du kit : contrat, correcteur, mutants, variantes (puis lint), de 4 à 8 minutes."""
+    session.log(KIT_TESTS_BANNER)
+    # -v: one line per test, so that the three minutes are never silent.
+    _python(session, "-m", "pytest", "-v", *session.posargs)
     session.notify("lint")
+
+
+# --- « nox -s grade variante » (forgotten « -- ») ----------------------------------------------
+
+SESSION_FLAGS = frozenset({"-s", "-e", "--session", "--sessions"})
+
+
+def sessions_asked(argv: Sequence[str]) -> list[str]:
+    """The session names given after -s/-e/--session(s) on nox's command line, before « -- »."""
+    before = list(argv[1 : argv.index("--")] if "--" in argv else argv[1:])
+    names: list[str] = []
+    collecting = False
+    for token in before:
+        flag, equals, value = token.partition("=")
+        if flag in SESSION_FLAGS:
+            collecting = not equals
+            if equals:
+                names.extend(name for name in value.split(",") if name)
+        elif token.startswith("-"):
+            collecting = False
+        elif collecting:
+            names.append(token)
+    return names
+
+
+def _is_known(name: str, known: Collection[str]) -> bool:
+    # Parametrized sessions are also selected as « grade_pythons-3.13 » or « grade_pythons(...) ».
+    return name in known or any(name.startswith((f"{k}-", f"{k}(")) for k in known)
+
+
+def misplaced_arguments_message(argv: Sequence[str], known: Collection[str]) -> str | None:
+    """A French explanation when nox is asked for sessions that do not exist, else None.
+
+    The usual cause is a folder or an option given without « -- » (« nox -s grade variante »),
+    which nox reads as a second session name and rejects in English (« Sessions not found »).
+    """
+    asked = sessions_asked(argv)
+    unknown = [name for name in asked if not _is_known(name, known)]
+    if not unknown:
+        return None
+    sessions = [name for name in asked if _is_known(name, known)]
+    available = ", ".join(sorted(known))
+    if sessions:
+        arguments = " ".join(unknown)
+        return (
+            f"« {arguments} » n'est pas une session nox. Pour passer un dossier ou une option "
+            f"à la session {sessions[0]}, placez-les après « -- » :\n"
+            f"    poetry run -- nox -s {sessions[0]} -- {arguments}"
+        )
+    return f"Session nox inconnue : {', '.join(unknown)}. Sessions disponibles : {available}."
+
+
+def _stop_on_misplaced_arguments() -> None:
+    message = misplaced_arguments_message(sys.argv, nox.registry.get())
+    if message is not None:
+        print(f"nox > {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _run_by_nox(argv0: str) -> bool:
+    """True under « nox … » or « python -m nox … » (PyCharm), False when a test imports this file."""
+    path = Path(argv0)
+    return path.stem == "nox" or (path.name == "__main__.py" and path.parent.name == "nox")
+
+
+if _run_by_nox(sys.argv[0]):
+    _stop_on_misplaced_arguments()

@@ -1,7 +1,10 @@
 """Partie 2 : téléchargement concurrent de la même liste d'images avec asyncio et aiohttp.
 
-Complétez les fonctions marquées TODO, puis lancez « poetry run nox -s grade »
-pour obtenir votre note et des indices.
+Complétez les fonctions marquées TODO, puis lancez « poetry run -- nox -s grade » pour
+obtenir votre note et des indices (dans PyCharm : configuration « Correction (skeleton) »).
+Pour exécuter ce script seul : « poetry run python skeleton/async_downloader.py »,
+ou la configuration « Partie 2 : async_downloader » de PyCharm (bouton Run). Il télécharge
+alors les vraies images de IMAGE_URLS, sur Internet.
 """
 
 import asyncio
@@ -76,6 +79,10 @@ async def download_and_save(session: aiohttp.ClientSession, url: str, output_dir
     #  - Attrapez les erreurs d'aiohttp (aiohttp.ClientError) et d'écriture (OSError) :
     #    loguez-les au niveau ERROR et renvoyez None. Pensez aussi au délai dépassé
     #    (asyncio lève alors TimeoutError, qui n'est pas une ClientError).
+    #  - Attention : TimeoutError hérite d'OSError. Si vous ne l'attrapez pas avec les
+    #    erreurs d'aiohttp, votre « except OSError » l'attrapera et loguera un délai dépassé
+    #    comme une erreur d'écriture : mettez TimeoutError avec aiohttp.ClientError, avant
+    #    le « except OSError ».
     raise NotImplementedError("TODO 5 : download_and_save")
 
 

@@ -1,7 +1,10 @@
 """Partie 1 : téléchargement séquentiel d'une liste d'images avec requests.
 
-Complétez les fonctions marquées TODO, puis lancez « poetry run nox -s grade »
-pour obtenir votre note et des indices.
+Complétez les fonctions marquées TODO, puis lancez « poetry run -- nox -s grade » pour
+obtenir votre note et des indices (dans PyCharm : configuration « Correction (skeleton) »).
+Pour exécuter ce script seul : « poetry run python skeleton/sync_downloader.py »,
+ou la configuration « Partie 1 : sync_downloader » de PyCharm (bouton Run). Il télécharge
+alors les vraies images de IMAGE_URLS, sur Internet.
 """
 
 import hashlib
@@ -75,6 +78,9 @@ def download_and_save(session: requests.Session, url: str, output_dir: Path) -> 
     #  - Avec try/except, attrapez les erreurs réseau (requests.exceptions.RequestException)
     #    et d'écriture (OSError, alias IOError) : loguez-les au niveau ERROR et renvoyez None,
     #    sans laisser de fichier incomplet.
+    #  - Attention à l'ordre : RequestException (délai dépassé compris, requests.Timeout en
+    #    fait partie) hérite d'OSError. Placez son « except » avant celui d'OSError, sinon
+    #    toute erreur réseau serait loguée comme une erreur d'écriture.
     raise NotImplementedError("TODO 2 : download_and_save")
 
 

@@ -1,4 +1,9 @@
-"""Partie 2 : téléchargement concurrent de la même liste d'images avec asyncio et aiohttp."""
+"""Partie 2 : téléchargement concurrent de la même liste d'images avec asyncio et aiohttp.
+
+Corrigé : « poetry run -- nox -s grade -- solution » lui donne 20/20. Pour exécuter
+ce script seul : « poetry run python solution/async_downloader.py » (il télécharge les
+vraies images de IMAGE_URLS, sur Internet).
+"""
 
 import asyncio
 import hashlib

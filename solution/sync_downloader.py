@@ -1,4 +1,9 @@
-"""Partie 1 : téléchargement séquentiel d'une liste d'images avec requests."""
+"""Partie 1 : téléchargement séquentiel d'une liste d'images avec requests.
+
+Corrigé : « poetry run -- nox -s grade -- solution » lui donne 20/20. Pour exécuter
+ce script seul : « poetry run python solution/sync_downloader.py » (il télécharge les
+vraies images de IMAGE_URLS, sur Internet).
+"""
 
 import hashlib
 import logging

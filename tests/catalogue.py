@@ -32,6 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -42,9 +43,11 @@ from typing import Any
 
 from grader.engine.criteria import CRITERIA, TOTAL_POINTS
 from grader.engine.paths import PART_FILES
+from tests.pristine import pristine_skeleton
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIR = KIT_ROOT / "solution"
+# The working copy, which a student fills in: the kit's tests grade pristine_skeleton() instead.
 SKELETON_DIR = KIT_ROOT / "skeleton"
 MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"
 VARIANTS_DIR = Path(__file__).resolve().parent / "variants"
@@ -596,6 +599,11 @@ def _fixed(folder: Path) -> Callable[[Path], Path]:
     return lambda workdir: folder
 
 
+def _pristine_skeleton(workdir: Path) -> Path:
+    """The skeleton as committed, whatever a student did to the working copy of skeleton/."""
+    return pristine_skeleton().folder
+
+
 def _mutant_builder(mutant: Mutant) -> Callable[[Path], Path]:
     return lambda workdir: build_mutant(mutant, workdir / "dossier")
 
@@ -607,7 +615,7 @@ def _variant_builder(variant: Variant) -> Callable[[Path], Path]:
 def all_targets(mutants: Iterable[Mutant], variants: Iterable[Variant]) -> dict[str, Target]:
     targets = {
         SOLUTION_KEY: Target(SOLUTION_KEY, _fixed(SOLUTION_DIR)),
-        SKELETON_KEY: Target(SKELETON_KEY, _fixed(SKELETON_DIR)),
+        SKELETON_KEY: Target(SKELETON_KEY, _pristine_skeleton),
     }
     for mutant in mutants:
         slow = mutant.broken == "boucle infinie"
@@ -625,14 +633,31 @@ def _prepare_and_grade(target: Target, workdir: Path) -> Grade:
     return grade(target.key, folder, workdir)
 
 
-def grade_all(targets: Iterable[Target], workdir: Path, workers: int = PARALLEL_GRADES) -> dict[str, Grade]:
-    """Grades every target once, ``workers`` at a time, the slow ones first."""
+def grade_all(
+    targets: Iterable[Target],
+    workdir: Path,
+    workers: int = PARALLEL_GRADES,
+    on_done: Callable[[Grade, int, int], object] | None = None,
+) -> dict[str, Grade]:
+    """Grades every target once, ``workers`` at a time, the slow ones first.
+
+    ``on_done(grade, done, total)`` is called (from a worker thread) after each grade: progress.
+    """
     ordered = sorted(targets, key=lambda target: not target.slow)
+    lock = threading.Lock()
+    finished = 0
+
+    def run(target: Target) -> Grade:
+        nonlocal finished
+        result = _prepare_and_grade(target, workdir / _folder_name(target.key))
+        if on_done is not None:
+            with lock:
+                finished += 1
+                on_done(result, finished, len(ordered))
+        return result
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            target.key: pool.submit(_prepare_and_grade, target, workdir / _folder_name(target.key))
-            for target in ordered
-        }
+        futures = {target.key: pool.submit(run, target) for target in ordered}
         return {key: future.result() for key, future in futures.items()}
 
 

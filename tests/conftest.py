@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from pathlib import Path
 
 import pytest
 
 from tests.attack_harness import ATTACK_BATCH, describe
 from tests.catalogue import CATALOGUE, PART_CRITERIA, Grade, all_targets, full_marks, grade_all
+from tests.pristine import pristine_skeleton
 
 GRADES = pytest.StashKey[dict[str, Grade]]()
 
@@ -20,14 +24,53 @@ def _needed_keys(items: Iterable[pytest.Item]) -> list[str]:
     return list(keys)
 
 
+def _progress_writer(config: pytest.Config) -> Callable[[str], None]:
+    """Writes a line to the terminal under -v, even while pytest captures the fixture's output."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or config.option.verbose <= 0:
+        return lambda line: None
+
+    def write(line: str) -> None:
+        suspended = capture.global_and_fixture_disabled() if capture is not None else nullcontext()
+        with suspended:
+            reporter.write_line(line)
+            reporter.flush()
+
+    return write
+
+
 @pytest.fixture(scope="session")
 def grades(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Grade]:
     """Grades, in parallel, every folder that the selected tests read."""
     targets = all_targets(CATALOGUE.mutants, CATALOGUE.variants)
     wanted = [targets[key] for key in _needed_keys(request.session.items) if key in targets]
-    results = grade_all(wanted, tmp_path_factory.mktemp("correction"))
+    say = _progress_writer(request.config)
+    say(f"\nCorrection de {len(wanted)} dossier(s) du catalogue, 2 à la fois :")
+
+    def progress(grade: Grade, done: int, total: int) -> None:
+        score = "pas de résultat" if grade.score is None else f"{grade.score:g}/{full_marks():g}"
+        say(f"  correction {done}/{total} : {grade.key} → {score} ({grade.elapsed:.1f} s)")
+
+    results = grade_all(wanted, tmp_path_factory.mktemp("correction"), on_done=progress)
     request.config.stash[GRADES] = results
     return results
+
+
+# --- the untouched skeleton ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def skeleton_dir() -> Path:
+    """skeleton/ as committed (git HEAD), never the working copy a student may have filled in."""
+    pristine = pristine_skeleton()
+    if pristine.notice is not None:
+        warnings.warn(pytest.PytestWarning(pristine.describe()), stacklevel=1)
+    return pristine.folder
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return pristine_skeleton().describe()
 
 
 # --- the catalogue table -------------------------------------------------------------------

@@ -1,38 +1,148 @@
-"""Times ``nox -s grade`` on the solution and on the skeleton (median of several runs)."""
+"""``nox -s speed``: how long a student waits for ``nox -s grade``, next to the start-up floor.
+
+Times ``python -m nox -s grade -- TARGET`` (median of several runs) on three submissions:
+the solution, the untouched skeleton (as committed, see tests/pristine.py) and a half-finished
+one (the solution's part 1 with the skeleton's part 2, as a student midway through the TP).
+Next to them, the floor that no grader can beat: the interpreter alone, pytest collecting an
+empty folder, and nox running pytest on an empty folder. Each grade is also given as a
+multiple of that last floor.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import textwrap
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from tests.pristine import pristine_skeleton
+
 ROOT = Path(__file__).resolve().parent.parent
+QUIET_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # as the grade session runs it
+FLOOR_NOXFILE = textwrap.dedent(
+    """
+    import sys
+
+    import nox
+
+    nox.options.default_venv_backend = "none"
 
 
-def time_grade(target: str) -> float:
+    @nox.session
+    def floor(session):
+        env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        args = ["-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "vide"]
+        session.run(sys.executable, *args, external=True, env=env, success_codes=[5])
+    """
+)
+
+
+@dataclass(frozen=True)
+class Timing:
+    label: str
+    durations: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.durations)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s".replace(".", ",")
+
+
+def _time(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "nox", "-s", "grade", "--", target, "--results=/dev/null"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 5):  # 5: pytest found no test, expected for the floors
+        tail = (done.stdout + done.stderr).decode("utf-8", errors="replace")[-600:]
+        raise SystemExit(f"Échec de {' '.join(command)} (code {done.returncode}) :\n{tail}")
+    return elapsed
+
+
+def _environment(extra: dict[str, str]) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+    return env | extra
+
+
+def half_finished(destination: Path) -> Path:
+    """The solution's sync_downloader.py with the untouched skeleton's async_downloader.py."""
+    shutil.copytree(pristine_skeleton().folder, destination)
+    shutil.copyfile(ROOT / "solution" / "sync_downloader.py", destination / "sync_downloader.py")
+    return destination
+
+
+def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
+    empty = scratch / "plancher"
+    (empty / "vide").mkdir(parents=True)
+    (empty / "noxfile.py").write_text(FLOOR_NOXFILE, encoding="utf-8")
+    python = sys.executable
+    quiet = _environment(QUIET_PYTEST)
+    floor_commands = [
+        ("python -c pass", [python, "-c", "pass"], None),
+        (
+            "pytest sur un dossier vide",
+            [python, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "vide"],
+            quiet,
+        ),
+        ("nox + pytest sur un dossier vide", [python, "-m", "nox", "-s", "floor"], None),
+    ]
+    targets = [
+        ("solution/", ROOT / "solution"),
+        ("skeleton/ intact", pristine_skeleton().folder),
+        ("à moitié fait (partie 1 finie)", half_finished(scratch / "moitie")),
+    ]
+    results = scratch / "results.json"
+    env = _environment({})
+    grade = [python, "-m", "nox", "-s", "grade", "--"]
+    # Warm-up: bytecode caches, file system caches.
+    _time([*grade, str(ROOT / "solution"), f"--results={results}"], ROOT, env)
+    floors = [
+        Timing(label, [_time(command, empty, env_) for _ in range(runs)])
+        for label, command, env_ in floor_commands
+    ]
+    grades = [
+        Timing(label, [_time([*grade, str(folder), f"--results={results}"], ROOT, env) for _ in range(runs)])
+        for label, folder in targets
+    ]
+    return floors, grades
+
+
+def report(floors: list[Timing], grades: list[Timing], runs: int) -> list[str]:
+    floor = floors[-1].median
+    width = max(len(timing.label) for timing in floors + grades)
+    lines = [f"Plancher de démarrage (médiane de {runs} lancement(s)) :"]
+    lines += [f"  {t.label:<{width}} : {_seconds(t.median)}" for t in floors]
+    lines += ["", f"poetry run -- nox -s grade -- DOSSIER (médiane de {runs} lancement(s)) :"]
+    for timing in grades:
+        shown = ", ".join(f"{d:.2f}".replace(".", ",") for d in timing.durations)
+        ratio = f"×{timing.median / floor:.1f}".replace(".", ",")
+        median = _seconds(timing.median)
+        lines.append(f"  {timing.label:<{width}} : {median}  ({ratio} le plancher nox + pytest ; {shown})")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="nox -s speed",
+        description="Durée de « nox -s grade » (médiane), à côté du plancher de démarrage.",
     )
-    return time.perf_counter() - start
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Durée de « nox -s grade » (médiane).")
-    parser.add_argument("--runs", type=int, default=7, help="lancements par cible (défaut : 7)")
-    args = parser.parse_args()
-    time_grade("solution")  # warm-up: bytecode caches
-    for target in ("solution", "skeleton"):
-        durations = [time_grade(target) for _ in range(args.runs)]
-        shown = ", ".join(f"{d:.2f}" for d in durations)
-        print(f"nox -s grade -- {target:<8} : médiane {statistics.median(durations):.2f} s ({shown})")
+    parser.add_argument("--runs", type=int, default=7, help="lancements par mesure (défaut : 7)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="tp-vitesse-") as scratch:
+        floors, grades = measure(args.runs, Path(scratch))
+    print("\n".join(report(floors, grades, args.runs)))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

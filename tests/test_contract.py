@@ -1,9 +1,14 @@
-"""The student contract: skeleton/ and solution/ mirror each other and expose the same API."""
+"""The student contract: skeleton/ and solution/ mirror each other and expose the same API.
+
+The skeleton is read as committed (tests/pristine.py), never from the working copy, which a
+student fills in: these tests keep passing in a student's clone.
+"""
 
 from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import subprocess
 import sys
@@ -15,6 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.pristine import pristine_skeleton
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("skeleton", "solution")
 MODULES = ("sync_downloader", "async_downloader")
@@ -24,14 +31,34 @@ ALLOWED_IMPORTS = {
     "asyncio", "hashlib", "logging", "re", "time", "collections", "contextlib", "pathlib",
     "urllib", "requests", "aiohttp", "aiofiles",
 }  # fmt: skip
+# The files that skeleton/ and solution/ must both hold (code, and the reflection answers).
+MIRRORED_PATTERNS = ("*.py", "*.md")
+
+
+def folder(package: str) -> Path:
+    """solution/ from the working copy; skeleton/ as committed (a student may have filled it in)."""
+    return pristine_skeleton().folder if package == "skeleton" else ROOT / package
 
 
 def module(package: str, name: str) -> ModuleType:
-    return importlib.import_module(f"{package}.{name}")
+    if package != "skeleton":
+        return importlib.import_module(f"{package}.{name}")
+    qualified = f"pristine_skeleton.{name}"
+    if qualified not in sys.modules:
+        spec = importlib.util.spec_from_file_location(qualified, folder(package) / f"{name}.py")
+        assert spec is not None and spec.loader is not None, f"attendu un module chargeable pour {name}"
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[qualified] = loaded
+        spec.loader.exec_module(loaded)
+    return sys.modules[qualified]
 
 
 def source(package: str, name: str) -> str:
-    return (ROOT / package / f"{name}.py").read_text(encoding="utf-8")
+    return (folder(package) / f"{name}.py").read_text(encoding="utf-8")
+
+
+def mirrored_files(package: str) -> list[str]:
+    return sorted(p.name for pattern in MIRRORED_PATTERNS for p in folder(package).glob(pattern))
 
 
 @pytest.fixture(params=MODULES)
@@ -40,9 +67,12 @@ def module_name(request: pytest.FixtureRequest) -> str:
 
 
 def test_skeleton_and_solution_hold_the_same_files() -> None:
-    skeleton = sorted(p.name for p in (ROOT / "skeleton").glob("*.py"))
-    solution = sorted(p.name for p in (ROOT / "solution").glob("*.py"))
-    assert skeleton == solution, f"attendu les mêmes fichiers ; squelette {skeleton}, solution {solution}"
+    skeleton, solution = mirrored_files("skeleton"), mirrored_files("solution")
+    assert skeleton == solution, (
+        f"attendu les mêmes fichiers ({', '.join(MIRRORED_PATTERNS)}) des deux côtés ; "
+        f"squelette {skeleton}, solution {solution}"
+    )
+    assert "REPONSES.md" in solution, f"attendu REPONSES.md dans solution/ ; vu {solution}"
 
 
 def test_both_packages_expose_the_same_signatures(module_name: str) -> None:
@@ -80,7 +110,12 @@ def test_image_urls_are_at_least_ten_on_two_hosts(module_name: str) -> None:
             f"{package}.{module_name} : attendu ≥ 10 URL distinctes sur ≥ 2 serveurs, "
             f"vu {len(urls)} URL sur {len(hosts)} serveur(s)"
         )
-    assert module("skeleton", module_name).IMAGE_URLS == module("solution", module_name).IMAGE_URLS
+    skeleton_urls = module("skeleton", module_name).IMAGE_URLS
+    solution_urls = module("solution", module_name).IMAGE_URLS
+    assert skeleton_urls == solution_urls, (
+        f"{module_name} : attendu la même IMAGE_URLS dans le squelette et la solution ; "
+        f"squelette {skeleton_urls}, solution {solution_urls}"
+    )
 
 
 def test_output_dir_is_a_relative_path(module_name: str) -> None:
@@ -134,19 +169,21 @@ def test_skeleton_todos_raise_not_implemented(module_name: str) -> None:
                 f"skeleton/{module_name}.py:{node.name} : attendu « raise NotImplementedError('TODO …') », "
                 f"vu {raised or type(last).__name__}"
             )
-            assert "# TODO" in ast.get_source_segment(source("skeleton", module_name), node)  # type: ignore[operator]
+            segment = ast.get_source_segment(source("skeleton", module_name), node) or ""
+            assert "# TODO" in segment, (
+                f"skeleton/{module_name}.py:{node.name} : attendu un commentaire « # TODO » ; vu aucun"
+            )
 
 
 @pytest.mark.parametrize("how", ["path", "module"])
 def test_skeleton_runs_as_a_script_and_stops_on_the_first_todo(
     module_name: str, how: str, tmp_path: Path
 ) -> None:
-    command = (
-        [str(ROOT / "skeleton" / f"{module_name}.py")] if how == "path" else ["-m", f"skeleton.{module_name}"]
-    )
+    skeleton = folder("skeleton")
+    command = [str(skeleton / f"{module_name}.py")] if how == "path" else ["-m", f"skeleton.{module_name}"]
     done = subprocess.run(
         [sys.executable, *command],
-        cwd=ROOT if how == "module" else tmp_path,
+        cwd=skeleton.parent if how == "module" else tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
@@ -174,7 +211,8 @@ def test_filename_from_url_stays_inside_the_folder(url: str, tmp_path: Path) -> 
     assert name and "/" not in name and "\\" not in name and ".." not in name and not name.startswith("."), (
         f"nom sûr attendu pour {url}, vu {name!r}"
     )
-    assert (tmp_path / name).resolve().parent == tmp_path.resolve()
+    parent = (tmp_path / name).resolve().parent
+    assert parent == tmp_path.resolve(), f"attendu un fichier dans {tmp_path} pour {url}, vu dans {parent}"
 
 
 @given(st.text(min_size=0, max_size=60))

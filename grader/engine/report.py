@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.engine import reflection
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
 from grader.engine.outcomes import CheckOutcome, Kind
 from grader.engine.sandbox import clean_text
@@ -17,8 +18,6 @@ from grader.tools.french_cli import fr_number
 
 if TYPE_CHECKING:
     from grader.engine.supervisor import GradeRun
-
-REFLECTION_FILE = "REPONSES.md"
 
 
 @dataclass
@@ -123,9 +122,7 @@ def render_console(results: list[CriterionResult], target: str, grade_run: Grade
         lines += ["", "Remarques (sans perte de points) :"]
         lines += [f"  • {criterion_id} : {_indent(note)}" for criterion_id, note in notes]
     if grade_run is not None:
-        reflection = reflection_summary(grade_run.target)
-        if reflection:
-            lines += ["", reflection]
+        lines += ["", reflection.render_block(reflection.read_answer(grade_run.target))]
         lines += ["", "Protections actives : " + " ; ".join(grade_run.protections.describe()) + "."]
     return clean_text("\n".join(lines))
 
@@ -134,32 +131,6 @@ def _todos_left(results: Iterable[CriterionResult]) -> list[str]:
     found = {todo for r in results for todo in r.todos}
     return sorted(
         found, key=lambda todo: int(todo.split()[1]) if todo.split()[1:2] and todo.split()[1].isdigit() else 0
-    )
-
-
-def reflection_answer(target: Path) -> str:
-    """The student's answer to the reflection question (not graded), or ''."""
-    path = target / REFLECTION_FILE
-    try:
-        if not path.is_file() or path.is_symlink():
-            return ""
-        text = path.read_text(encoding="utf-8", errors="replace")[:20000]
-    except OSError:
-        return ""
-    marker = "<!-- Votre réponse ci-dessous -->"
-    answer = text.split(marker, 1)[1] if marker in text else ""
-    return clean_text(answer).strip()[:4000]
-
-
-def reflection_summary(target: Path) -> str:
-    if not (target / REFLECTION_FILE).is_file():
-        return ""
-    words = len(reflection_answer(target).split())
-    if not words:
-        return f"Question de réflexion (non notée) : pas encore de réponse dans {REFLECTION_FILE}."
-    return (
-        f"Question de réflexion (non notée) : réponse écrite, {words} mots. Appuyez-la sur vos "
-        "propres chiffres de « nox -s demo »."
     )
 
 
@@ -195,7 +166,7 @@ def extra_data(results: list[CriterionResult], grade_run: GradeRun | None, targe
     return {
         "statut": "délai dépassé" if hung else grade_status(results),
         "protections": grade_run.protections.describe() if grade_run else [],
-        "reponses": reflection_answer(target),
+        "reponses": reflection.answer_for_results(reflection.read_answer(target)),
     }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from grader.engine.observations import describe_call
 from grader.engine.paths import KIT_ROOT, resolve_target
 from grader.engine.supervisor import ScriptRun, run_script
+from grader.tools.demo_summary import paste_lines
 from grader.tools.french_cli import (
     FrenchArgumentParser,
     fr_count,
@@ -191,6 +192,8 @@ def _print_summary(server: ImageServer, outcomes: list[Outcome]) -> None:
     print("  Bornes théoriques :")
     print(f"    plancher séquentiel (somme des latences)   : {fr_seconds(images * latency)}")
     print(f"    plancher concurrent (une seule latence)    : {fr_seconds(latency)}")
+    times = {outcome.label: _elapsed(outcome) if _ok(outcome.run) else None for outcome in outcomes}
+    print("\n" + "\n".join(paste_lines(times.get("synchrone"), times.get("asynchrone"), images, latency)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
