@@ -1,0 +1,1 @@
+"""Put on the grader's PYTHONPATH during a batch: its ``sitecustomize`` refuses protected writes."""
