@@ -127,12 +127,16 @@ def _walk(folder: Path) -> tuple[list[_Candidate], list[str], list[str]]:
     return candidates, links, others
 
 
-def _choose(candidates: list[_Candidate]) -> list[_Candidate]:
-    """Best first: exact name, in a folder holding both files, shallowest, then alphabetical."""
+def _paired_folders(candidates: list[_Candidate]) -> set[str]:
+    """Folders (inside the submission) that hold a candidate for each expected file."""
     folders: dict[str, set[str]] = {}
     for candidate in candidates:
         folders.setdefault(str(PurePosixPath(candidate.relative).parent), set()).add(candidate.expected)
-    paired = {folder for folder, names in folders.items() if len(names) == len(EXPECTED_FILES)}
+    return {folder for folder, names in folders.items() if len(names) == len(EXPECTED_FILES)}
+
+
+def _choose(candidates: list[_Candidate], paired: set[str]) -> list[_Candidate]:
+    """Best first: exact name, in a folder holding both files, shallowest, then alphabetical."""
     return sorted(
         candidates,
         key=lambda c: (
@@ -148,12 +152,13 @@ def inspect_submission(folder: Path, student: str, slug: str) -> Submission:
     submission = Submission(student, slug, folder)
     candidates, links, others = _walk(folder)
     statuses: list[str] = []
+    paired = _paired_folders(candidates)
     for link in links:
         submission.comments.append(
             f"lien symbolique refusé : {link} (seuls les vrais fichiers sont corrigés)"
         )
     for expected in EXPECTED_FILES:
-        mine = _choose([c for c in candidates if c.expected == expected])
+        mine = _choose([c for c in candidates if c.expected == expected], paired)
         if not mine:
             shown = f" ; autres fichiers présents : {', '.join(others[:5])}" if others else ""
             submission.comments.append(f"fichier manquant : {expected}{shown}")
