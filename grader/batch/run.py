@@ -80,7 +80,7 @@ def _comment_for(grade_problem: str | None, statut: str) -> list[str]:
     return [grade_problem if statut != TIMED_OUT else f"{grade_problem} (boucle infinie ?)"]
 
 
-def _grade_one(submission: Submission, key: str, area: StagingArea, timeout: float) -> StudentOutcome:
+def grade_one(submission: Submission, key: str, area: StagingArea, timeout: float) -> StudentOutcome:
     comments = list(submission.comments)
     if not submission.gradable:
         message = "Aucun fichier à corriger : " + " ; ".join(submission.comments)
@@ -178,7 +178,7 @@ def run_batch(
         lock = threading.Lock()
         workers = max(1, jobs or os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_grade_one, s, keys[s.slug], area, timeout) for s in to_grade]
+            futures = [pool.submit(grade_one, s, keys[s.slug], area, timeout) for s in to_grade]
             for future in as_completed(futures):
                 outcome = future.result()
                 with lock:
