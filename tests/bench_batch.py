@@ -35,17 +35,21 @@ LAST_NAMES = (
 )
 
 
-def build_class(destination: Path, count: int, hanging: int = 1) -> dict[str, str]:
+def build_class(
+    destination: Path, count: int, hanging: int = 1
+) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
     """Moodle-shaped folders: 40 % solution copies, 20 % variants, 40 % mutants (``hanging`` loop forever)."""
     working = [m for m in CATALOGUE.mutants if m.broken != "boucle infinie"]
     looping = [m for m in CATALOGUE.mutants if m.broken == "boucle infinie"]
     kinds: dict[str, str] = {}  # folder name → kind
+    lost: dict[str, frozenset[str]] = {}  # folder name → the criteria the catalogue says it loses
     for index in range(count):
         name = f"{LAST_NAMES[index % 10]} {FIRST_NAMES[index // 10 % 10]}{index // 100 or ''}"
         folder = destination / f"{name}_{20000 + index}_assignsubmission_file_"
         share = index % 5
         if index < hanging and looping:
             build_mutant(looping[index % len(looping)], folder)
+            lost[folder.name] = looping[index % len(looping)].loses
             kinds[folder.name] = "mutant qui boucle"
         elif share in (0, 1):
             shutil.copytree(SOLUTION_DIR, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
@@ -55,8 +59,9 @@ def build_class(destination: Path, count: int, hanging: int = 1) -> dict[str, st
             kinds[folder.name] = "variante"
         else:
             build_mutant(working[index % len(working)], folder)
+            lost[folder.name] = working[index % len(working)].loses
             kinds[folder.name] = "mutant"
-    return kinds
+    return kinds, lost
 
 
 def _counts(kinds: dict[str, str]) -> str:
@@ -77,7 +82,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:
         root = Path(scratch)
         class_dir = root / "promo"
-        kinds = build_class(class_dir, args.count, args.hanging)
+        kinds, expected_lost = build_class(class_dir, args.count, args.hanging)
         print(f"Promotion générée : {args.count} rendus ({_counts(kinds)}).")
 
         start = time.perf_counter()
@@ -115,6 +120,16 @@ def main() -> None:
         statuses = {
             s: sum(o.statut == s for o in summary.outcomes) for s in {o.statut for o in summary.outcomes}
         }
+        wrong = []
+        for outcome in summary.outcomes:
+            seen = {t.number for t in outcome.report.tests if not t.passed}
+            expected = expected_lost.get(outcome.folder, frozenset())
+            if seen != expected:
+                where = f"{outcome.folder} ({kinds[outcome.folder]})"
+                wrong.append(f"{where} : attendu {sorted(expected)}, vu {sorted(seen)}")
+        print(f"Notes conformes au catalogue : {args.count - len(wrong)}/{args.count}")
+        for line in wrong:
+            print(f"  écart : {line}")
         print("Statuts : " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())))
 
 

@@ -263,6 +263,7 @@ def test_a_moodle_zip_is_extracted_safely(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w") as bundle:
         for file in FILES:
             bundle.write(SOLUTION_DIR / file, f"Dupont Jean_5{MOODLE}/{file}")
+        bundle.writestr("Dupont Jean_5_assignsubmission_onlinetext_/onlinetext.html", "<p>voir fichiers</p>")
         bundle.writestr("../evasion.py", "x = 1\n")
         link = zipfile.ZipInfo(f"Pirate Eve_6{MOODLE}/{FILES[0]}")
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
@@ -272,6 +273,9 @@ def test_a_moodle_zip_is_extracted_safely(tmp_path: Path) -> None:
     assert [s.student for s in submissions] == ["Dupont Jean"], f"Vu {[s.student for s in submissions]}"
     assert set(submissions[0].files) == set(FILES), (
         f"Attendu les deux fichiers ; vu {set(submissions[0].files)}"
+    )
+    assert any("onlinetext" in c for c in submissions[0].comments), (
+        f"Attendu : le dossier « texte en ligne » du même étudiant signalé ; vu {submissions[0].comments}"
     )
     assert not (tmp_path / "evasion.py").exists(), "Attendu : aucune entrée extraite hors du dossier"
     assert len(skipped) == 2, f"Attendu 2 entrées ignorées (chemin hors archive, lien) ; vu {skipped}"

@@ -193,20 +193,34 @@ def inspect_submission(folder: Path, student: str, slug: str) -> Submission:
     return submission
 
 
+def _student_key(folder_name: str) -> str:
+    """Moodle gives one folder per student and per plugin (file, onlinetext…): same key."""
+    match = MOODLE_FOLDER.match(folder_name)
+    return f"{match.group('name')}_{match.group('id')}" if match else folder_name
+
+
 def find_submissions(class_dir: Path) -> list[Submission]:
-    """One submission per subfolder of ``class_dir``, sorted by student name."""
+    """One submission per subfolder of ``class_dir`` (per student for Moodle), sorted by name."""
     folders = sorted(
         (p for p in class_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")),
         key=lambda p: (student_name(p.name).casefold(), p.name),
     )
-    submissions, used = [], set[str]()
+    groups: dict[str, list[Path]] = {}
     for folder in folders:
-        name = student_name(folder.name)
+        groups.setdefault(_student_key(folder.name), []).append(folder)
+    submissions, used = [], set[str]()
+    for group in groups.values():
+        name = student_name(group[0].name)
         slug, number = slugify(name), 2
         while slug in used:
             slug, number = f"{slugify(name)}-{number}", number + 1
         used.add(slug)
-        submissions.append(inspect_submission(folder, name, slug))
+        found = [inspect_submission(folder, name, slug) for folder in group]
+        chosen = next((s for s in found if s.gradable), found[0])
+        if len(group) > 1:
+            others = ", ".join(f.name for f in group if f != chosen.folder)
+            chosen.comments.append(f"autre(s) dossier(s) du même étudiant ignoré(s) : {others}")
+        submissions.append(chosen)
     return submissions
 
 

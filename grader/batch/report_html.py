@@ -156,7 +156,7 @@ def feedback_lines(outcomes: Sequence[StudentOutcome]) -> Counter[str]:
                 continue
             for line in test.output.splitlines():
                 line = line.strip()
-                if line and not line.startswith("Remarque :"):
+                if line and not line.startswith(("Remarque :", "Piste :")):
                     lines.add(f"{test.number} — {line}")
         counts.update(lines)
     return counts

@@ -83,6 +83,43 @@ def derive_status(tests: Iterable[TestResult]) -> str:
     return GRADED
 
 
+def status_reason(tests: Iterable[TestResult], statut: str) -> str | None:
+    """One line telling the instructor why the grader's feedback implies ``statut``."""
+    phrases = {TIMED_OUT: _HUNG, ERROR: _BROKEN, INCOMPLETE: _NOT_DONE}.get(statut, ())
+    lost = [test for test in tests if not test.passed]
+    if statut == INCOMPLETE:
+        count = sum("pas encore fait" in test.output.lower() for test in lost)
+        return f"{count} critère(s) pas encore fait(s) (TODO restants)" if count else None
+    for test in lost:
+        for line in test.output.splitlines():
+            if any(phrase in line.lower() for phrase in phrases):
+                text = line.split(" : ", 1)[-1] if " : " in line else line
+                return text if len(text) <= 200 else text[:199] + "…"
+    return None
+
+
+def relocate(document: Mapping[str, Any], folder: str, shown: str = "") -> dict[str, Any]:
+    """The document with the graded copy's path (a temporary folder) removed from the texts."""
+    prefixes = [folder.rstrip("/\\") + sep for sep in ("/", "\\")]
+
+    def clean(text: str) -> str:
+        for prefix in prefixes:
+            text = text.replace(prefix, shown)
+        return text
+
+    result = dict(document)
+    if isinstance(result.get("output"), str):
+        result["output"] = clean(result["output"])
+    if isinstance(result.get("tests"), list):
+        result["tests"] = [
+            {**test, "output": clean(test["output"])}
+            if isinstance(test, dict) and isinstance(test.get("output"), str)
+            else test
+            for test in result["tests"]
+        ]
+    return result
+
+
 def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ResultsError(f"{where} : un nombre est attendu, trouvé {value!r}")

@@ -21,7 +21,17 @@ from grader.batch import gradebook, report_html
 from grader.batch.cache import kit_fingerprint, submission_key
 from grader.batch.discovery import ArchiveError, Submission, extract_archive, find_submissions
 from grader.batch.outcome import StudentOutcome, load_outcome, write_json_atomically
-from grader.batch.results import ERROR, INCOMPLETE, TIMED_OUT, parse_results, worse, zero_results
+from grader.batch.results import (
+    ERROR,
+    GRADED,
+    INCOMPLETE,
+    TIMED_OUT,
+    parse_results,
+    relocate,
+    status_reason,
+    worse,
+    zero_results,
+)
 from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT, grade_submission
 from grader.batch.staging import StagingArea, remove_tree
 
@@ -102,6 +112,11 @@ def grade_one(submission: Submission, key: str, area: StagingArea, timeout: floa
             )
             statut = ERROR
         report = grade.report
+        if report is not None:
+            report = parse_results(relocate(report.document, str(copy.target)))
+            reason = status_reason(report.tests, report.statut)
+            if reason and report.statut != GRADED:
+                comments.append(reason)
         if report is None:
             report = parse_results(zero_results(f"Rendu non noté : {' ; '.join(comments)}", statut))
         return StudentOutcome(
