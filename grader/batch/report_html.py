@@ -6,6 +6,8 @@ submission (names, folder names, feedback quoting student code) is escaped.
 
 from __future__ import annotations
 
+import ast
+import functools
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -13,6 +15,7 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
+from grader.batch.cache import GRADER_DIR
 from grader.batch.outcome import StudentOutcome
 from grader.batch.results import STATUSES, french_number
 from grader.batch.scale import CRITERIA, TOTAL_POINTS
@@ -146,20 +149,48 @@ def _criteria_chart(outcomes: Sequence[StudentOutcome]) -> str:
     return "".join(parts)
 
 
-def feedback_lines(outcomes: Sequence[StudentOutcome]) -> Counter[str]:
-    """Each feedback line of a lost criterion, counted once per student."""
+@functools.cache
+def check_titles() -> tuple[str, ...]:
+    """The grader's check titles (first docstring line of each check), longest first.
+
+    Read from the source without importing it: a feedback line is « title : observation ».
+    """
+    titles = set()
+    for path in GRADER_DIR.rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                doc = ast.get_docstring(node)
+                if doc:
+                    titles.add(doc.strip().splitlines()[0].rstrip("."))
+    return tuple(sorted(titles, key=len, reverse=True))
+
+
+def _without_title(line: str) -> str:
+    for title in check_titles():
+        if line.startswith(f"{title} : "):
+            return line[len(title) + 3 :]
+    return line
+
+
+def feedback_lines(outcomes: Sequence[StudentOutcome]) -> tuple[Counter[str], dict[str, set[str]]]:
+    """Each observation of a lost criterion (the text after the check's title), counted once
+    per student, with the criteria it was seen in."""
     counts: Counter[str] = Counter()
+    criteria: dict[str, set[str]] = {}
     for outcome in outcomes:
-        lines = set()
+        seen = set()
         for test in outcome.report.tests:
             if test.passed:
                 continue
             for line in test.output.splitlines():
                 line = line.strip()
-                if line and not line.startswith(("Remarque :", "Piste :")):
-                    lines.add(f"{test.number} — {line}")
-        counts.update(lines)
-    return counts
+                if not line or line.startswith(("Remarque :", "Piste :")):
+                    continue
+                message = _without_title(line)
+                seen.add(message)
+                criteria.setdefault(message, set()).add(test.number)
+        counts.update(seen)
+    return counts, criteria
 
 
 def _student_page(outcome: StudentOutcome, class_name: str) -> str:
@@ -200,10 +231,12 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
         (f"{french_number(min(scores))} – {french_number(max(scores))}" if scores else "—", "min – max"),
         *((str(statuses[status]), status) for status in STATUSES if statuses[status]),
     ]
-    top = feedback_lines(outcomes).most_common(TOP_FEEDBACK)
+    counts, where = feedback_lines(outcomes)
     top_rows = (
         "".join(
-            f"<tr><td class=num>{count}</td><td><pre>{escape(line)}</pre></td></tr>" for line, count in top
+            f"<tr><td class=num>{count}</td><td><pre>{escape(message)}</pre>"
+            f"<span class=comment>{escape(', '.join(sorted(where[message])))}</span></td></tr>"
+            for message, count in counts.most_common(TOP_FEEDBACK)
         )
         or '<tr><td colspan="2">Aucun point perdu.</td></tr>'
     )
@@ -229,7 +262,7 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
         f"<section><h2>Réussite de chaque critère</h2>{_criteria_chart(outcomes)}</section>"
         "</div><br>"
         f"<section><h2>Les {TOP_FEEDBACK} retours les plus fréquents</h2>"
-        "<table><tr><th class=num>rendus</th><th>retour (critère — message)</th></tr>"
+        "<table><tr><th class=num>rendus</th><th>observation (et critères concernés)</th></tr>"
         f"{top_rows}</table></section>"
         "<section><h2>Étudiants</h2><table><tr><th>étudiant (lien vers son retour)</th>"
         "<th class=num>note /20</th><th>statut</th><th class=num>durée</th><th>remarques</th></tr>"
