@@ -26,6 +26,14 @@ from grader.platforms.grading import comments, failure_document, grade_folder, l
 VISIBILITY = "visible"  # formative work: students see their feedback at once
 
 
+# Batch bookkeeping that means nothing on Gradescope.
+_BATCH_ONLY = frozenset({"etudiant", "dossier", "duree_correction", "cle_reprise"})
+
+
+def _kept(extra: object) -> dict[str, Any]:
+    return {k: v for k, v in extra.items() if k not in _BATCH_ONLY} if isinstance(extra, dict) else {}
+
+
 def to_gradescope(document: Mapping[str, Any], execution_time: float | None = None) -> dict[str, Any]:
     """Pure conversion; keeps the engine's own top-level keys when it already wrote them."""
     report = load(document)
@@ -37,7 +45,7 @@ def to_gradescope(document: Mapping[str, Any], execution_time: float | None = No
     ]
     lines += [f"- Remarque sur le rendu : {comment}" for comment in comments(document)]
     if lost:
-        lines.append("Critères à revoir (détail dans chaque test ci-dessous) :")
+        lines += ["", "Critères à revoir (détail dans chaque test ci-dessous) :"]
         lines += [
             f"- `{t.number}` {t.name} : {french_number(t.score)}/{french_number(t.max_score)}" for t in lost
         ]
@@ -52,7 +60,7 @@ def to_gradescope(document: Mapping[str, Any], execution_time: float | None = No
         "test_output_format": "simple_format",
         "visibility": str(document.get("visibility") or VISIBILITY),
         "stdout_visibility": "hidden",
-        "extra_data": {**(extra if isinstance(extra, dict) else {}), "statut": report.statut},
+        "extra_data": {**_kept(extra), "statut": report.statut},
         "tests": [
             {
                 "number": test.number,
