@@ -17,7 +17,6 @@ from rich.progress import (
     ProgressColumn,
     Task,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
@@ -29,14 +28,14 @@ from grader.batch.runner import DEFAULT_TIMEOUT
 
 
 class EndTimeColumn(ProgressColumn):
-    """« fin vers 14:32:05 »: rich's own estimate of the remaining time, as a clock time."""
+    """« fin vers 14:32 »: rich's own estimate of the remaining time, as a clock time."""
 
     def render(self, task: Task) -> Text:
         remaining = task.time_remaining
         if remaining is None or task.finished:
             return Text("")
         end = datetime.now() + timedelta(seconds=remaining)
-        return Text(f"fin vers {end:%H:%M:%S}", style="progress.remaining")
+        return Text(f"· fin vers {end:%H:%M}", style="progress.remaining")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -82,11 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("[bold]Correction[/]"),
-        BarColumn(),
+        BarColumn(bar_width=16),
         MofNCompleteColumn(),
-        TextColumn("rendus ·"),
-        TimeElapsedColumn(),
-        TextColumn("écoulé · reste"),
+        TextColumn("rendus · reste"),
         TimeRemainingColumn(),
         EndTimeColumn(),
         console=console,
