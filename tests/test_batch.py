@@ -373,3 +373,27 @@ def test_the_report_renders_in_a_headless_browser(tmp_path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1280, 2000), f"Attendu 1280×2000 ; vu {width}×{height}"
     assert len(data) > 30_000, f"Attendu une page non vide (plus de 30 ko de PNG) ; vu {len(data)} octets"
+
+
+def test_a_moodle_zip_is_graded_into_a_notes_folder_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr("grader.batch.run.grade_submission", _fake_grader(calls))
+    archive = tmp_path / "TP asyncio-groupe A.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for number, name in enumerate(("Dupont Jean", "Martin Léa"), start=1):
+            for file in FILES:
+                bundle.write(SOLUTION_DIR / file, f"{name}_{number}{MOODLE}/{file}")
+    summary = run_batch(archive, jobs=2)
+    out_dir = tmp_path / "TP asyncio-groupe A-notes"
+    assert summary.out_dir == out_dir, (
+        f"Attendu le dossier {out_dir.name} à côté du zip ; vu {summary.out_dir}"
+    )
+    assert sorted(p.name for p in (out_dir / "resultats").iterdir()) == [
+        "dupont-jean.json",
+        "martin-lea.json",
+    ], f"Attendu un résultat par étudiant ; vu {sorted(p.name for p in (out_dir / 'resultats').iterdir())}"
+    assert len(calls) == 2 and all(not str(c).startswith(str(tmp_path)) for c in calls), (
+        f"Attendu 2 corrections de copies hors du dossier des rendus ; vu {calls}"
+    )
