@@ -397,3 +397,24 @@ def test_a_moodle_zip_is_graded_into_a_notes_folder_beside_it(
     assert len(calls) == 2 and all(not str(c).startswith(str(tmp_path)) for c in calls), (
         f"Attendu 2 corrections de copies hors du dossier des rendus ; vu {calls}"
     )
+
+
+def test_a_failure_of_the_batch_itself_marks_one_submission_and_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(folder: Path, results_path: Path, *, timeout: float, **_: object) -> SubmissionGrade:
+        raise OSError(28, "plus de place sur le disque")
+
+    monkeypatch.setattr("grader.batch.run.grade_submission", broken)
+    class_dir = tmp_path / "promo"
+    _copy_solution(_submission(class_dir, "Dupont Jean", 1))
+    first = run_batch(class_dir, jobs=1)
+    outcome = first.outcomes[0]
+    assert outcome.statut == "erreur", f"Attendu le statut « erreur » ; vu « {outcome.statut} »"
+    assert any("plus de place" in c for c in outcome.comments), f"Attendu la cause ; vu {outcome.comments}"
+    calls: list[Path] = []
+    monkeypatch.setattr("grader.batch.run.grade_submission", _fake_grader(calls))
+    second = run_batch(class_dir, jobs=1)
+    assert second.graded == 1, (
+        f"Attendu : le rendu en erreur interne recorrigé ; vu {second.graded} corrigé(s)"
+    )

@@ -33,7 +33,7 @@ from grader.batch.results import (
     zero_results,
 )
 from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT, grade_submission
-from grader.batch.staging import StagingArea, remove_tree
+from grader.batch.staging import StagedCopy, StagingArea, remove_tree
 
 RESULTS_DIR = "resultats"
 
@@ -90,6 +90,27 @@ def _comment_for(grade_problem: str | None, statut: str) -> list[str]:
     return [grade_problem if statut != TIMED_OUT else f"{grade_problem} (boucle infinie ?)"]
 
 
+def _intact(copy: StagedCopy) -> bool:
+    try:
+        return copy.intact()
+    except OSError:
+        return False
+
+
+def grade_safely(submission: Submission, key: str, area: StagingArea, timeout: float) -> StudentOutcome:
+    """:func:`grade_one`, but a failure of ours (disk full…) marks this submission, not the batch."""
+    try:
+        return grade_one(submission, key, area, timeout)
+    except Exception as error:
+        message = f"erreur interne pendant la correction : {type(error).__name__} : {error}"
+        report = parse_results(zero_results(message, ERROR))
+        comments = (*submission.comments, message)
+        # No resume key: the next run tries again.
+        return StudentOutcome(
+            submission.student, submission.slug, submission.folder.name, ERROR, report, comments, 0.0, ""
+        )
+
+
 def grade_one(submission: Submission, key: str, area: StagingArea, timeout: float) -> StudentOutcome:
     comments = list(submission.comments)
     if not submission.gradable:
@@ -106,7 +127,7 @@ def grade_one(submission: Submission, key: str, area: StagingArea, timeout: floa
         )
         comments += _comment_for(grade.problem, grade.statut)
         statut = worse(grade.statut, submission.statut or grade.statut)
-        if not copy.intact():
+        if not _intact(copy):
             comments.append(
                 "la copie corrigée a été modifiée pendant la correction : note non fiable, à revoir"
             )
@@ -119,16 +140,13 @@ def grade_one(submission: Submission, key: str, area: StagingArea, timeout: floa
                 comments.append(reason)
         if report is None:
             report = parse_results(zero_results(f"Rendu non noté : {' ; '.join(comments)}", statut))
+        # A grade stopped at the deadline may owe it to a busy machine: the next run tries again.
         return StudentOutcome(
             submission.student, submission.slug, submission.folder.name, statut,
-            report, tuple(comments), grade.elapsed, key,
+            report, tuple(comments), grade.elapsed, "" if grade.timed_out else key,
         )  # fmt: skip
     finally:
         area.release(copy)
-
-
-def _digest(submission: Submission) -> dict[str, str]:
-    return {name: found.sha256 for name, found in submission.files.items()}
 
 
 def _originals_changed(submission: Submission) -> bool:
@@ -193,7 +211,7 @@ def run_batch(
         lock = threading.Lock()
         workers = max(1, jobs or os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(grade_one, s, keys[s.slug], area, timeout) for s in to_grade]
+            futures = [pool.submit(grade_safely, s, keys[s.slug], area, timeout) for s in to_grade]
             for future in as_completed(futures):
                 outcome = future.result()
                 with lock:
