@@ -277,3 +277,39 @@ def test_prairielearn_marks_an_unreadable_results_file_as_not_gradable(tmp_path:
     assert to_prairielearn(json.loads(json.dumps({"score": 0, "tests": []})))["score"] == 0.0, (
         "Score 0 attendu"
     )
+
+
+def test_the_scripts_in_the_gradescope_zip_are_valid_bash(tmp_path: Path) -> None:
+    root = _autograder(tmp_path)
+    for name in ("setup.sh", "run_autograder"):
+        completed = _run(["bash", "-n", str(root / "source" / name)])
+        assert completed.returncode == 0, (
+            f"{name} : syntaxe bash valide attendue ; bash -n dit : {completed.stderr}"
+        )
+
+
+def test_the_classroom_workflow_feeds_the_reporter_from_one_grading_step() -> None:
+    import yaml  # type: ignore[import-untyped, unused-ignore]
+
+    from grader.platforms.classroom import RUNNER_ID
+
+    workflow = yaml.safe_load((KIT_ROOT / ".github" / "workflows" / "classroom.yml").read_text("utf-8"))
+    assert "push" in workflow["on"], f"Attendu un déclenchement sur push ; vu {workflow['on']}"
+    assert workflow["permissions"].get("checks") == "write", (
+        f"Attendu checks: write ; vu {workflow['permissions']}"
+    )
+    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
+    uses = [step.get("uses", "") for step in steps]
+    assert any(u.startswith("actions/checkout@") for u in uses), f"Attendu actions/checkout ; vu {uses}"
+    grading = [step for step in steps if "grader.platforms.classroom" in step.get("run", "")]
+    assert len(grading) == 1 and grading[0]["id"] == RUNNER_ID, (
+        f"Attendu une étape id={RUNNER_ID} ; vu {grading}"
+    )
+    reporter = next(
+        s for s in steps if s.get("uses", "").startswith("classroom-resources/autograding-grading-reporter@")
+    )
+    assert reporter["with"]["runners"] == RUNNER_ID, f"Attendu runners: {RUNNER_ID} ; vu {reporter['with']}"
+    variable = f"{RUNNER_ID.upper()}_RESULTS"
+    assert f"steps.{RUNNER_ID}.outputs.result" in reporter["env"][variable], (
+        f"Attendu {variable} ; vu {reporter['env']}"
+    )
