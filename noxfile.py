@@ -138,6 +138,39 @@ def tests(session: nox.Session) -> None:
     session.notify("lint")
 
 
+# --- a whole class, and the grading platforms ---------------------------------------------
+
+
+@nox.session
+def grade_all(session: nox.Session) -> None:
+    """Corrige une promotion : nox -s grade_all -- DOSSIER_OU_ZIP [--out SORTIE] [--jobs N] [--force]."""
+    _python(session, "-m", "grader.batch", *session.posargs)
+
+
+@nox.session
+def bench_batch(session: nox.Session) -> None:
+    """Vitesse de grade_all sur 100 rendus générés, comparée à une correction un par un."""
+    _python(session, "-m", "tests.bench_batch", *session.posargs)
+
+
+@nox.session
+def gradescope(session: nox.Session) -> None:
+    """Construit dist/autograder.zip pour Gradescope (setup.sh, run_autograder, correcteur)."""
+    _python(session, "-m", "grader.platforms.gradescope", "build", *session.posargs)
+
+
+@nox.session
+def classroom(session: nox.Session) -> None:
+    """Résultat pour GitHub Classroom (base64 du reporter) : nox -s classroom -- [DOSSIER] [--print]."""
+    _python(session, "-m", "grader.platforms.classroom", *session.posargs)
+
+
+@nox.session
+def prairielearn(session: nox.Session) -> None:
+    """results.json de PrairieLearn : nox -s prairielearn -- RESULTS_JSON SORTIE (ou --grade DOSSIER)."""
+    _python(session, "-m", "grader.platforms.prairielearn", *session.posargs)
+
+
 # --- « nox -s grade variante » (forgotten « -- ») ----------------------------------------------
 
 SESSION_FLAGS = frozenset({"-s", "-e", "--session", "--sessions"})

@@ -1,0 +1,137 @@
+"""Command line: python -m grader.batch DOSSIER [--out SORTIE] [--jobs N] [--force]."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from grader.batch.outcome import StudentOutcome
+from grader.batch.results import STATUSES, french_number
+from grader.batch.run import BatchError, default_out_dir, run_batch
+from grader.batch.runner import DEFAULT_TIMEOUT
+
+
+class EndTimeColumn(ProgressColumn):
+    """« fin vers 14:32 »: rich's own estimate of the remaining time, as a clock time."""
+
+    def render(self, task: Task) -> Text:
+        remaining = task.time_remaining
+        if remaining is None or task.finished:
+            return Text("")
+        end = datetime.now() + timedelta(seconds=remaining)
+        return Text(f"· fin vers {end:%H:%M}", style="progress.remaining")
+
+
+def parser() -> argparse.ArgumentParser:
+    cores = os.cpu_count() or 1
+    result = argparse.ArgumentParser(
+        prog="python -m grader.batch",
+        description=(
+            "Corrige tous les rendus d'une promotion : chaque sous-dossier de DOSSIER est un rendu "
+            "(ou DOSSIER est l'archive zip « Télécharger tous les travaux remis » de Moodle). "
+            "Écrit notes.csv, rapport.html et un fichier de résultats par étudiant."
+        ),
+    )
+    result.add_argument("source", type=Path, metavar="DOSSIER", help="dossier des rendus ou archive zip")
+    result.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="SORTIE",
+        help="dossier des résultats (défaut : DOSSIER-notes, à côté)",
+    )
+    result.add_argument(
+        "--jobs",
+        type=int,
+        default=cores,
+        metavar="N",
+        help=f"corrections en parallèle (défaut : {cores}, un par cœur)",
+    )
+    result.add_argument("--force", action="store_true", help="tout recorriger, même les rendus inchangés")
+    result.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"durée maximale d'une correction en secondes (défaut : {DEFAULT_TIMEOUT:g})",
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    if arguments.jobs < 1:
+        parser().error("--jobs doit valoir au moins 1")
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]Correction[/]"),
+        BarColumn(bar_width=16),
+        MofNCompleteColumn(),
+        TextColumn("rendus · reste"),
+        TimeRemainingColumn(),
+        EndTimeColumn(),
+        console=console,
+    )
+    task = progress.add_task("correction", total=None)
+    seen: Counter[str] = Counter()
+
+    def on_start(total: int, to_grade: int) -> None:
+        progress.update(task, total=total)
+        if to_grade < total:
+            console.print(
+                f"{total - to_grade} rendu(s) inchangé(s) depuis la dernière correction : repris tels quels."
+            )
+
+    def on_done(outcome: StudentOutcome) -> None:
+        seen[outcome.statut] += 1
+        progress.advance(task)
+
+    source = arguments.source
+    out = arguments.out or default_out_dir(source.resolve())
+    console.print(f"Rendus : {source}  →  résultats : {out}  ({arguments.jobs} correction(s) à la fois)")
+    try:
+        with progress:
+            summary = run_batch(
+                source,
+                out,
+                jobs=arguments.jobs,
+                force=arguments.force,
+                timeout=arguments.timeout,
+                on_start=on_start,
+                on_done=on_done,
+            )
+    except BatchError as error:
+        console.print(f"[red]Erreur :[/] {error}")
+        return 2
+    for warning in summary.warnings:
+        console.print(f"[yellow]Attention :[/] {warning}")
+    statuses = ", ".join(f"{seen[s]} {s}" for s in STATUSES if seen[s])
+    scores = [outcome.score for outcome in summary.outcomes]
+    mean = french_number(sum(scores) / len(scores)) if scores else "—"
+    print(
+        f"{len(summary.outcomes)} rendu(s) : {summary.graded} corrigé(s), {summary.reused} repris, "
+        f"en {french_number(summary.wall_time, 1)} s ; moyenne {mean}/20 ; {statuses or 'aucun rendu'}."
+    )
+    print(f"Notes : {summary.gradebook}")
+    print(f"Rapport : {summary.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

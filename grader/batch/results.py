@@ -1,0 +1,203 @@
+"""Reading the grader's results.json (Gradescope-shaped) and deriving a submission's status.
+
+The grader writes ``score`` (out of 20) and ``tests[]`` (one per criterion). The engine
+rewrite may add ``execution_time``, ``output``, ``output_format``, ``visibility`` and
+``extra_data`` (with ``statut`` and ``reponses``): they are read when present and derived
+when absent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.batch.scale import CRITERIA, TOTAL_POINTS
+
+GRADED = "noté"
+INCOMPLETE = "incomplet"
+ERROR = "erreur"
+TIMED_OUT = "délai dépassé"
+STATUSES: tuple[str, ...] = (GRADED, INCOMPLETE, ERROR, TIMED_OUT)
+# When two sources disagree (the files found, the grader's report), the worse one wins.
+_SEVERITY = {status: rank for rank, status in enumerate(STATUSES)}
+
+# Phrases of the grader's French feedback that reveal a status (kept together: engine-owned).
+_NOT_DONE = ("pas encore fait",)
+_HUNG = ("tourne encore après", "vérification interrompue", "durée maximale")
+_BROKEN = ("impossible d'importer", "erreur inattendue")
+
+
+class ResultsError(ValueError):
+    """A results file that is missing, not JSON, or not shaped like the grader's."""
+
+
+@dataclass(frozen=True)
+class TestResult:
+    number: str
+    name: str
+    score: float
+    max_score: float
+    status: str  # "passed" / "failed"
+    output: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """One results.json, typed; ``document`` keeps every key, known or not."""
+
+    score: float
+    tests: tuple[TestResult, ...]
+    statut: str
+    execution_time: float | None
+    output: str
+    document: dict[str, Any] = field(repr=False)
+
+    @property
+    def max_score(self) -> float:
+        return sum(test.max_score for test in self.tests) or TOTAL_POINTS
+
+    def test(self, number: str) -> TestResult | None:
+        return next((test for test in self.tests if test.number == number), None)
+
+
+def worse(*statuses: str) -> str:
+    return max(statuses, key=lambda status: _SEVERITY.get(status, _SEVERITY[ERROR]))
+
+
+def derive_status(tests: Iterable[TestResult]) -> str:
+    """The status the grader's feedback implies, when it does not say it itself."""
+    outputs = [test.output.lower() for test in tests if not test.passed]
+    if any(phrase in output for output in outputs for phrase in _HUNG):
+        return TIMED_OUT
+    if any(phrase in output for output in outputs for phrase in _BROKEN):
+        return ERROR
+    if any(phrase in output for output in outputs for phrase in _NOT_DONE):
+        return INCOMPLETE
+    return GRADED
+
+
+def status_reason(tests: Iterable[TestResult], statut: str) -> str | None:
+    """One line telling the instructor why the grader's feedback implies ``statut``."""
+    phrases = {TIMED_OUT: _HUNG, ERROR: _BROKEN, INCOMPLETE: _NOT_DONE}.get(statut, ())
+    lost = [test for test in tests if not test.passed]
+    if statut == INCOMPLETE:
+        count = sum("pas encore fait" in test.output.lower() for test in lost)
+        return f"{count} critère(s) pas encore fait(s) (TODO restants)" if count else None
+    for test in lost:
+        for line in test.output.splitlines():
+            if any(phrase in line.lower() for phrase in phrases):
+                text = line.split(" : ", 1)[-1] if " : " in line else line
+                return text if len(text) <= 200 else text[:199] + "…"
+    return None
+
+
+def relocate(document: Mapping[str, Any], folder: str, shown: str = "") -> dict[str, Any]:
+    """The document with the graded copy's path (a temporary folder) removed from the texts."""
+    prefixes = [folder.rstrip("/\\") + sep for sep in ("/", "\\")]
+
+    def clean(text: str) -> str:
+        for prefix in prefixes:
+            text = text.replace(prefix, shown)
+        return text
+
+    result = dict(document)
+    if isinstance(result.get("output"), str):
+        result["output"] = clean(result["output"])
+    if isinstance(result.get("tests"), list):
+        result["tests"] = [
+            {**test, "output": clean(test["output"])}
+            if isinstance(test, dict) and isinstance(test.get("output"), str)
+            else test
+            for test in result["tests"]
+        ]
+    return result
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ResultsError(f"{where} : un nombre est attendu, trouvé {value!r}")
+    return float(value)
+
+
+def parse_results(document: object) -> GradeReport:
+    if not isinstance(document, dict) or not isinstance(document.get("tests"), list):
+        raise ResultsError("un objet JSON avec une liste « tests » est attendu")
+    tests = []
+    for index, raw in enumerate(document["tests"], start=1):
+        if not isinstance(raw, dict):
+            raise ResultsError(f"tests[{index}] : un objet est attendu, trouvé {raw!r}")
+        tests.append(
+            TestResult(
+                number=str(raw.get("number", "")),
+                name=str(raw.get("name", "")),
+                score=_number(raw.get("score"), f"tests[{index}].score"),
+                max_score=_number(raw.get("max_score"), f"tests[{index}].max_score"),
+                status=str(raw.get("status", "failed")),
+                output=str(raw.get("output", "")),
+            )
+        )
+    extra = document.get("extra_data")
+    statut = extra.get("statut") if isinstance(extra, dict) else None
+    if statut not in STATUSES:
+        statut = derive_status(tests)
+    execution_time = document.get("execution_time")
+    return GradeReport(
+        score=_number(document.get("score"), "score"),
+        tests=tuple(tests),
+        statut=str(statut),
+        execution_time=float(execution_time) if isinstance(execution_time, int | float) else None,
+        output=str(document.get("output", "")),
+        document=dict(document),
+    )
+
+
+def read_results(path: Path) -> GradeReport:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ResultsError(f"{path.name} illisible : {error.strerror or error}") from error
+    try:
+        return parse_results(json.loads(text))
+    except json.JSONDecodeError as error:
+        raise ResultsError(f"{path.name} n'est pas du JSON valide : {error}") from error
+
+
+def zero_results(message: str, statut: str) -> dict[str, Any]:
+    """A Gradescope-shaped document for a submission the grader could not mark: 0 everywhere."""
+    return {
+        "score": 0.0,
+        "output": message,
+        "tests": [
+            {
+                "number": criterion.id,
+                "name": criterion.title,
+                "score": 0.0,
+                "max_score": criterion.points,
+                "status": "failed",
+                "output": message,
+            }
+            for criterion in CRITERIA
+        ],
+        "extra_data": {"statut": statut},
+    }
+
+
+def with_extra(document: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """A copy of ``document`` whose ``extra_data`` also holds ``extra`` (existing keys kept)."""
+    merged = dict(document)
+    current = merged.get("extra_data")
+    merged["extra_data"] = {**(current if isinstance(current, dict) else {}), **extra}
+    return merged
+
+
+def french_number(value: float, decimals: int = 2) -> str:
+    """17.5 → « 17,5 », 20.0 → « 20 » (decimal comma, no useless zeros)."""
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return (text if text != "-0" else "0").replace(".", ",")

@@ -1,0 +1,255 @@
+"""A whole class: snapshot every submission, grade the changed ones in parallel, write the outputs.
+
+Order matters for safety: every submission is read (snapshot of its bytes) before any
+student code runs, so a submission graded early cannot change what a classmate is graded
+on; each grade reads its own fresh, read-only copy; the outputs are written by this process
+only, and rewritten from memory at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.batch import gradebook, report_html
+from grader.batch.cache import kit_fingerprint, submission_key
+from grader.batch.discovery import ArchiveError, Submission, extract_archive, find_submissions
+from grader.batch.outcome import StudentOutcome, load_outcome, write_json_atomically
+from grader.batch.results import (
+    ERROR,
+    GRADED,
+    INCOMPLETE,
+    TIMED_OUT,
+    parse_results,
+    relocate,
+    status_reason,
+    worse,
+    zero_results,
+)
+from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT, grade_submission
+from grader.batch.staging import StagedCopy, StagingArea, remove_tree
+
+RESULTS_DIR = "resultats"
+
+
+class BatchError(Exception):
+    """The batch cannot start (bad folder, output inside the submissions…): French message."""
+
+
+@dataclass
+class BatchSummary:
+    out_dir: Path
+    outcomes: list[StudentOutcome]
+    graded: int  # graded in this run
+    reused: int  # skipped: unchanged since the previous run
+    wall_time: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def gradebook(self) -> Path:
+        return self.out_dir / gradebook.FILE_NAME
+
+    @property
+    def report(self) -> Path:
+        return self.out_dir / report_html.FILE_NAME
+
+
+Progress = Callable[[StudentOutcome], None]
+
+
+def default_out_dir(source: Path) -> Path:
+    name = source.stem if source.is_file() else source.name
+    return source.parent / f"{name}-notes"
+
+
+def _check_folders(source: Path, out_dir: Path) -> None:
+    if not source.exists():
+        raise BatchError(
+            f"{source} n'existe pas : indiquez le dossier des rendus ou l'archive zip de Moodle."
+        )
+    if source.is_dir() and (out_dir == source or out_dir.is_relative_to(source)):
+        raise BatchError(
+            f"le dossier de sortie {out_dir} est dans le dossier des rendus {source} : "
+            "choisissez-en un autre (--out), les rendus ne sont jamais modifiés."
+        )
+    if source.is_relative_to(out_dir):
+        raise BatchError(f"le dossier des rendus {source} est dans le dossier de sortie {out_dir}.")
+    if out_dir.is_relative_to(KIT_ROOT / "grader"):
+        raise BatchError(f"le dossier de sortie {out_dir} est dans le correcteur : choisissez-en un autre.")
+
+
+def _comment_for(grade_problem: str | None, statut: str) -> list[str]:
+    if grade_problem is None:
+        return []
+    return [grade_problem if statut != TIMED_OUT else f"{grade_problem} (boucle infinie ?)"]
+
+
+def _intact(copy: StagedCopy) -> bool:
+    try:
+        return copy.intact()
+    except OSError:
+        return False
+
+
+def grade_safely(submission: Submission, key: str, area: StagingArea, timeout: float) -> StudentOutcome:
+    """:func:`grade_one`, but a failure of ours (disk full…) marks this submission, not the batch."""
+    try:
+        return grade_one(submission, key, area, timeout)
+    except Exception as error:
+        message = f"erreur interne pendant la correction : {type(error).__name__} : {error}"
+        report = parse_results(zero_results(message, ERROR))
+        comments = (*submission.comments, message)
+        # No resume key: the next run tries again.
+        return StudentOutcome(
+            submission.student, submission.slug, submission.folder.name, ERROR, report, comments, 0.0, ""
+        )
+
+
+def grade_one(submission: Submission, key: str, area: StagingArea, timeout: float) -> StudentOutcome:
+    comments = list(submission.comments)
+    if not submission.gradable:
+        message = "Aucun fichier à corriger : " + " ; ".join(submission.comments)
+        statut = submission.statut or INCOMPLETE
+        return StudentOutcome(
+            submission.student, submission.slug, submission.folder.name, statut,
+            parse_results(zero_results(message, statut)), tuple(comments), 0.0, key,
+        )  # fmt: skip
+    copy = area.stage(submission)
+    try:
+        grade = grade_submission(
+            copy.target, copy.results, timeout=timeout, env=area.environment(copy), log_path=copy.log
+        )
+        comments += _comment_for(grade.problem, grade.statut)
+        statut = worse(grade.statut, submission.statut or grade.statut)
+        if not _intact(copy):
+            comments.append(
+                "la copie corrigée a été modifiée pendant la correction : note non fiable, à revoir"
+            )
+            statut = ERROR
+        report = grade.report
+        if report is not None:
+            report = parse_results(relocate(report.document, str(copy.target)))
+            reason = status_reason(report.tests, report.statut)
+            if reason and report.statut != GRADED:
+                comments.append(reason)
+        if report is None:
+            report = parse_results(zero_results(f"Rendu non noté : {' ; '.join(comments)}", statut))
+        # A grade stopped at the deadline may owe it to a busy machine: the next run tries again.
+        return StudentOutcome(
+            submission.student, submission.slug, submission.folder.name, statut,
+            report, tuple(comments), grade.elapsed, "" if grade.timed_out else key,
+        )  # fmt: skip
+    finally:
+        area.release(copy)
+
+
+def _originals_changed(submission: Submission) -> bool:
+    """True if a file graded from the snapshot no longer has the same bytes in the class folder."""
+    for found in submission.files.values():
+        path = submission.folder / found.relative
+        try:
+            if hashlib.sha256(path.read_bytes()).hexdigest() != found.sha256:
+                return True
+        except OSError:
+            return True
+    return False
+
+
+def run_batch(
+    source: Path,
+    out_dir: Path | None = None,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_start: Callable[[int, int], None] | None = None,
+    on_done: Progress | None = None,
+) -> BatchSummary:
+    """Grades every submission of ``source`` (a folder, or a Moodle zip) into ``out_dir``.
+
+    ``on_start(total, to_grade)`` is called once the submissions are known, ``on_done`` after
+    each one (graded or reused): the command line draws its progress bar with them.
+    """
+    start = time.perf_counter()
+    source = source.resolve()
+    out_dir = (out_dir or default_out_dir(source)).resolve()
+    _check_folders(source, out_dir)
+    area = StagingArea([source, out_dir, KIT_ROOT])
+    warnings: list[str] = []
+    try:
+        class_dir = source
+        if source.is_file():
+            try:
+                class_dir, skipped = extract_archive(source, area.base / "archive")
+            except ArchiveError as error:
+                raise BatchError(str(error)) from error
+            warnings += [f"entrée de l'archive ignorée : {entry}" for entry in skipped]
+        submissions = find_submissions(class_dir)  # every file is read now, before any grade
+        out_dir.mkdir(parents=True, exist_ok=True)
+        results_dir = out_dir / RESULTS_DIR
+        kit = kit_fingerprint()
+        keys = {s.slug: submission_key(kit, s) for s in submissions}
+        outcomes: dict[str, StudentOutcome] = {}
+        to_grade: list[Submission] = []
+        for submission in submissions:
+            previous = None if force else load_outcome(results_dir / f"{submission.slug}.json")
+            if previous is not None and previous.key == keys[submission.slug]:
+                outcomes[submission.slug] = previous
+            else:
+                to_grade.append(submission)
+        if on_start:
+            on_start(len(submissions), len(to_grade))
+        for outcome in outcomes.values():
+            if on_done:
+                on_done(outcome)
+        lock = threading.Lock()
+        workers = max(1, jobs or os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(grade_safely, s, keys[s.slug], area, timeout) for s in to_grade]
+            for future in as_completed(futures):
+                outcome = future.result()
+                with lock:
+                    outcomes[outcome.slug] = outcome
+                    # Written at once, so that an interrupted batch resumes from here.
+                    write_json_atomically(results_dir / f"{outcome.slug}.json", outcome.document())
+                if on_done:
+                    on_done(outcome)
+        ordered = [outcomes[s.slug] for s in submissions]
+        for submission in submissions:
+            if _originals_changed(submission):
+                warnings.append(
+                    f"les fichiers de {submission.student} ({submission.folder.name}) ont changé pendant "
+                    "la correction : la note porte sur la version lue au début ; relancez pour la nouvelle"
+                )
+        _write_outputs(ordered, out_dir, source.stem if source.is_file() else source.name)
+        return BatchSummary(
+            out_dir,
+            ordered,
+            graded=len(to_grade),
+            reused=len(submissions) - len(to_grade),
+            wall_time=time.perf_counter() - start,
+            warnings=warnings,
+        )
+    finally:
+        area.close()
+
+
+def _write_outputs(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: str) -> None:
+    """Everything is (re)written from memory: whatever was planted meanwhile is overwritten."""
+    results_dir = out_dir / RESULTS_DIR
+    expected = {f"{outcome.slug}.json" for outcome in outcomes}
+    for outcome in outcomes:
+        write_json_atomically(results_dir / f"{outcome.slug}.json", outcome.document())
+    for stale in results_dir.glob("*.json"):  # a student who left the class folder
+        if stale.name not in expected:
+            stale.unlink()
+    feedback = out_dir / report_html.FEEDBACK_DIR
+    remove_tree(feedback)
+    gradebook.write_gradebook(outcomes, out_dir / gradebook.FILE_NAME)
+    report_html.write_report(outcomes, out_dir, class_name)

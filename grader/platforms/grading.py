@@ -1,0 +1,60 @@
+"""Grading the one submission a platform hands us, and summing it up in French."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from grader.batch.discovery import inspect_submission
+from grader.batch.results import ERROR, GradeReport, french_number, parse_results, zero_results
+from grader.batch.run import grade_one
+from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT
+from grader.batch.staging import StagingArea
+
+
+def grade_folder(folder: Path, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    """Our results document for the submission in ``folder`` (files at its root or deeper).
+
+    Never raises for a bad submission: missing files, bad encoding, crash or hang all give
+    a document with a status and a comment. Only the copy of the files is graded.
+    """
+    folder = folder.resolve()
+    submission = inspect_submission(folder, student=folder.name, slug="rendu")
+    area = StagingArea([folder, KIT_ROOT])
+    try:
+        return grade_one(submission, "", area, timeout).document()
+    finally:
+        area.close()
+
+
+def failure_document(message: str) -> dict[str, Any]:
+    """What to hand the platform when even our own machinery failed (it must get a result)."""
+    return zero_results(f"La correction automatique a échoué : {message}", ERROR)
+
+
+def comments(document: Mapping[str, Any]) -> list[str]:
+    extra = document.get("extra_data")
+    listed = extra.get("commentaires", []) if isinstance(extra, dict) else []
+    return [str(comment) for comment in listed] if isinstance(listed, list) else []
+
+
+def summary_lines(report: GradeReport, document: Mapping[str, Any]) -> list[str]:
+    """A short French summary: mark, status, remarks about the files, criteria lost."""
+    lines = [
+        f"Note : {french_number(report.score)}/{french_number(report.max_score)} (statut : {report.statut})",
+    ]
+    lines += [f"Remarque sur le rendu : {comment}" for comment in comments(document)]
+    lost = [test for test in report.tests if not test.passed]
+    if lost:
+        lines.append(
+            "Critères à revoir : "
+            + ", ".join(f"{t.number} ({french_number(t.score)}/{french_number(t.max_score)})" for t in lost)
+        )
+    else:
+        lines.append("Tous les critères sont validés.")
+    return lines
+
+
+def load(document: Mapping[str, Any]) -> GradeReport:
+    return parse_results(dict(document))
