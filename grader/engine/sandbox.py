@@ -19,8 +19,10 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -108,6 +110,16 @@ def worker_environment(scratch: Path) -> dict[str, str]:
     env.update({"HOME": str(scratch), "USERPROFILE": str(scratch), "NO_PROXY": "*", "no_proxy": "*"})
     env.setdefault("LANG", "C.UTF-8")
     return env
+
+
+def scratch_base() -> str | None:
+    """Where scratch folders go: the usual temporary folder, unless the unprivileged worker
+    could not reach it (a private TMPDIR of mode 700), then the system's shared one."""
+    if protections().unprivileged_uid is None:
+        return None
+    folder = Path(tempfile.gettempdir()).resolve()
+    reachable = all(os.stat(part).st_mode & stat.S_IXOTH for part in [folder, *folder.parents])
+    return None if reachable else "/tmp"
 
 
 def give_to_worker(folder: Path) -> None:

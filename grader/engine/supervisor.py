@@ -339,7 +339,7 @@ def _read_files(scenario: ScenarioRun) -> None:
 def grade(target: Path) -> GradeRun:
     """Runs both parts of ``target`` in workers and returns every observation."""
     start = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix="correction-"))
+    scratch = Path(tempfile.mkdtemp(prefix="correction-", dir=sandbox.scratch_base()))
     try:
         parts = {part: _prepare(part, target, scratch) for part in PARTS}
         sandbox.give_to_worker(scratch)
@@ -404,7 +404,7 @@ class ScriptRun:
 
 def run_script(module_file: Path, urls: list[str], budget: float, *, echo: bool = False) -> ScriptRun:
     """Runs ``module_file`` as a script in a worker: no grader help (no folder created for it)."""
-    scratch = Path(tempfile.mkdtemp(prefix="script-"))
+    scratch = Path(tempfile.mkdtemp(prefix="script-", dir=sandbox.scratch_base()))
     try:
         folder = scratch / "script"
         folder.mkdir()
