@@ -155,8 +155,8 @@ class PartView:
         name = self.file_name
         if run.load_ending == "refused":
             return Broken(run.refused, "Déposez vos fichiers .py eux-mêmes, pas des liens.")
-        if run.load_ending == "missing":
-            return Broken(f"fichier introuvable : {name}", f"Le dossier corrigé doit contenir {name}.")
+        if run.load_ending == "missing":  # a part not handed in: incomplete, not broken
+            return NotDone(f"fichier absent : {name}")
         if run.load_ending == "hung":
             chain = chain_text(run.load_chain)
             at = f" ({chain})" if chain else ""
