@@ -1,8 +1,9 @@
 """``nox -s speed``: how long a student waits for ``nox -s grade``, next to the start-up floor.
 
 Times ``python -m nox -s grade -- TARGET`` (median of several runs) on three submissions:
-the solution, the untouched skeleton (as committed, see tests/pristine.py) and a half-finished
-one (the solution's part 1 with the skeleton's part 2, as a student midway through the TP).
+the solution, the untouched skeleton (as committed, see tests/pristine.py), a half-finished
+one (the solution's part 1 with the skeleton's part 2, as a student midway through the TP),
+and the worst case: both main() loop forever (the grade must still end in about 8 s).
 Next to them, the floor that no grader can beat: the interpreter alone, pytest collecting an
 empty folder, and nox running pytest on an empty folder. Each grade is also given as a
 multiple of that last floor.
@@ -81,6 +82,18 @@ def half_finished(destination: Path) -> Path:
     return destination
 
 
+def endless(destination: Path) -> Path:
+    """The worst case: both main() loop forever, swallowing every exception."""
+    destination.mkdir(parents=True)
+    loop = "    while True:\n        try:\n            pass\n        except BaseException:\n            continue\n"
+    for name in ("sync_downloader.py", "async_downloader.py"):
+        text = (ROOT / "solution" / name).read_text(encoding="utf-8")
+        start = text.index('    """', text.index("def main("))
+        body = text.index("\n", text.index('"""', start + 7)) + 1
+        (destination / name).write_text(text[:body] + loop + text[body:], encoding="utf-8")
+    return destination
+
+
 def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
     empty = scratch / "plancher"
     (empty / "vide").mkdir(parents=True)
@@ -100,6 +113,7 @@ def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
         ("solution/", ROOT / "solution"),
         ("skeleton/ intact", pristine_skeleton().folder),
         ("à moitié fait (partie 1 finie)", half_finished(scratch / "moitie")),
+        ("pire cas : main() boucle sans fin", endless(scratch / "boucle")),
     ]
     results = scratch / "results.json"
     env = _environment({})
