@@ -85,7 +85,11 @@ def half_finished(destination: Path) -> Path:
 def endless(destination: Path) -> Path:
     """The worst case: both main() loop forever, swallowing every exception."""
     destination.mkdir(parents=True)
-    loop = "    while True:\n        try:\n            pass\n        except BaseException:\n            continue\n"
+    loop = (
+        "    while True:\n"
+        "        try:\n            pass\n"
+        "        except BaseException:\n            continue\n"
+    )
     for name in ("sync_downloader.py", "async_downloader.py"):
         text = (ROOT / "solution" / name).read_text(encoding="utf-8")
         start = text.index('    """', text.index("def main("))
