@@ -6,7 +6,7 @@ from pathlib import Path
 
 from grader.checks.expectations import expect_saved, fail_on_todo
 from grader.checks.marks import for_both_parts
-from grader.engine.observations import PartView
+from grader.engine.observations import PartView, shown_value
 from grader.engine.outcomes import Broken, expect
 from grader.engine.plans import Scenario
 
@@ -27,7 +27,7 @@ def test_download_and_save_writes_one_image_and_returns_its_path(view: PartView)
     returned = scenario.returned()
     expect(
         returned.get("type") == "Path",
-        f"download_and_save a renvoyé {returned.get('repr', 'None')}.",
+        f"download_and_save a renvoyé {shown_value(returned)}.",
         "La fonction doit renvoyer le chemin (Path) du fichier qu'elle vient d'écrire.",
     )
     image = scenario.images[0]

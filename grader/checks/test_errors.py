@@ -9,7 +9,7 @@ from grader.checks.expectations import (
     fail_on_todo,
 )
 from grader.checks.marks import for_both_parts
-from grader.engine.observations import PartView
+from grader.engine.observations import PartView, shown_value
 from grader.engine.outcomes import NotDone, expect
 from grader.engine.plans import Scenario
 
@@ -70,7 +70,7 @@ def test_download_and_save_returns_none_on_failure(view: PartView) -> None:
     written = len(scenario.files())
     expect(
         returned.get("type") == "None" and not written,
-        f"Pour une réponse 404, download_and_save a renvoyé {returned.get('repr', 'None')} et écrit "
+        f"Pour une réponse 404, download_and_save a renvoyé {shown_value(returned)} et écrit "
         f"{written} fichier(s).",
         "En cas d'échec, la fonction logue l'erreur, n'écrit rien et renvoie None.",
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.engine.outcomes import Broken, NotDone
@@ -35,6 +36,13 @@ def where(call: dict[str, Any]) -> str:
     if call.get("line") and not chain:
         return f" (ligne {call['line']})"
     return f" ({chain_text(chain)})" if chain else ""
+
+
+def shown_value(value: dict[str, Any]) -> str:
+    """A returned value as the student would recognise it: a path by its file name only."""
+    if value.get("type") == "Path":
+        return f"le chemin de « {Path(str(value['path'])).name} »"
+    return str(value.get("repr", "None"))
 
 
 def describe_call(function: str, call: dict[str, Any]) -> str:
