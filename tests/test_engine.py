@@ -14,6 +14,7 @@ import pytest
 from grader.engine.worker.aioresponses_compat import fix_needed
 from grader.engine.worker.logs import LoggingState
 from tests.catalogue import CATALOGUE, Grade, build_mutant, grade, in_network_namespace
+from tests.pristine import pristine_skeleton
 
 ROOT = Path(__file__).resolve().parent.parent
 SYNC_CRITERIA = {
@@ -169,9 +170,10 @@ def test_marks_are_the_same_without_posix_only_apis(key: str, tmp_path: Path) ->
     if key in mutants:
         folder = build_mutant(mutants[key], tmp_path / "dossier")
         expected = mutants[key].loses
-    else:
-        folder = root / key
-        expected = frozenset() if key == "solution" else frozenset(m for m in _all_criteria())
+    elif key == "solution":
+        folder, expected = root / key, frozenset()
+    else:  # the committed skeleton, whatever the working copy holds
+        folder, expected = pristine_skeleton().folder, frozenset(_all_criteria())
     result = grade(key, folder, tmp_path / "correction", portable=True)
     assert result.ok, f"attendu un résultat du correcteur sans API POSIX, vu : {result.problem()}"
     assert result.lost == expected, (
