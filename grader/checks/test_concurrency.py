@@ -11,8 +11,8 @@ from grader.engine.outcomes import Broken, expect
 from grader.engine.plans import MAIN_RUNS, SERVER_IMAGES, SERVER_LATENCY, Scenario
 from grader.tools.french_cli import fr_number
 
-BLOCKED_BEATS = 3  # one late heartbeat can be noise (GC, a busy machine); several cannot
-LONG_BLOCK = 0.75 * SERVER_LATENCY  # a single block this long is no noise
+BLOCKED_BEATS = 3  # loop turns that each computed 50 ms or more: one can be a GC pause
+LONG_BLOCK = 0.75 * SERVER_LATENCY  # CPU seconds in a single turn: never a legitimate step
 
 
 @async_only("concurrency", weight=2)
@@ -52,7 +52,7 @@ def test_event_loop_is_never_blocked(view: PartView) -> None:
     )
     expect(
         late < BLOCKED_BEATS and longest < LONG_BLOCK,
-        f"La boucle d'événements a été bloquée {late} fois (jusqu'à "
+        f"La boucle d'événements a été bloquée {late} fois par du calcul (jusqu'à "
         f"{fr_number(longest)} s d'affilée) pendant main().",
         "Un calcul ou un appel synchrone dans une coroutine arrête toutes les tâches : quel équivalent "
         "asynchrone utiliser ?",

@@ -84,16 +84,17 @@ def _not_a_coroutine(name: str) -> Call:
 class Beats:
     """Heartbeat gaps on the event loop, each with the CPU time the loop's thread used meanwhile.
 
-    A gap the thread spent computing is a blocked loop; a gap it spent descheduled (a busy
-    machine) or sleeping is not counted here (time.sleep is caught by the guard instead).
+    A gap is judged by the CPU time the loop's thread spent in it, not by its length: a busy
+    machine stretches wall time, never CPU time, so a descheduled loop does not look blocked.
+    Sleeping is not counted here either (time.sleep is caught by the guard instead).
     """
 
     gaps: list[tuple[float, float]]
 
     def as_json(self) -> dict[str, Any]:
-        busy = [gap for gap, cpu in self.gaps if cpu >= 0.2 * gap]
-        late = [gap for gap in busy if gap >= 0.08]
-        return {"count": len(self.gaps), "late": len(late), "max": max(busy, default=0.0)}
+        computing = [cpu for _, cpu in self.gaps]
+        late = [cpu for cpu in computing if cpu >= 0.05]
+        return {"count": len(self.gaps), "late": len(late), "max": max(computing, default=0.0)}
 
 
 async def _with_heartbeat(work: Coroutine[Any, Any, Any], beats: Beats) -> Any:
