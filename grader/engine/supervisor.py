@@ -233,7 +233,7 @@ class _PartRunner:
                 remaining, hung = self._follow(worker, written, first=attempt == 1)
                 after_hang = after_hang or hung
             except OSError:  # the worker died before handing its sockets over
-                self._end_all(remaining, "crashed", worker)
+                self._end_all(remaining, "crashed")
                 remaining = []
             finally:
                 worker.kill()
@@ -255,7 +255,7 @@ class _PartRunner:
         try:
             hello = worker.channel.next(HELLO_LIMIT)
             if hello is None or hello.get("event") != "hello":
-                self._end_all(specs, "crashed", worker)
+                self._end_all(specs, "crashed")
                 return [], False
             run.hello = hello
             if first:
@@ -267,20 +267,20 @@ class _PartRunner:
                 worker.kill()
                 run.load_ending = "hung"
                 run.load_chain = _stack_chain(stack_file, "", run.folder)
-                self._end_all(specs, "not_loaded", worker)
+                self._end_all(specs, "not_loaded")
                 return [], False
-            self._end_all(specs, "crashed", worker)
+            self._end_all(specs, "crashed")
             return [], False
         if loaded is None:
             worker.process.wait(timeout=5)
             run.load_ending = "crashed"
-            self._end_all(specs, "not_loaded", worker)
+            self._end_all(specs, "not_loaded")
             return [], False
         if first:
             run.load = loaded.get("call")
             run.blocked += list(loaded.get("blocked", []))
         if (loaded.get("call") or {}).get("status") != "ok":
-            self._end_all(specs, "not_loaded", worker)
+            self._end_all(specs, "not_loaded")
             return [], False
         for index, spec in enumerate(specs):
             name = spec["name"]
@@ -311,7 +311,7 @@ class _PartRunner:
             scenario.observed = event.get("observed") or {}
         return [], False
 
-    def _end_all(self, specs: list[dict[str, Any]], ending: str, worker: sandbox.Worker) -> None:
+    def _end_all(self, specs: list[dict[str, Any]], ending: str) -> None:
         for spec in specs:
             self.run.scenarios.setdefault(
                 spec["name"], ScenarioRun(spec["name"], self.run.folder / spec["name"], ending=ending)
