@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
-from grader.engine import report
+from grader.engine import reflection, report
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
@@ -157,8 +157,9 @@ def _finish(config: pytest.Config, write: Any = None) -> None:
     results = report.score_criteria(outcomes)
     seconds = time.perf_counter() - settings["start"]
     target = settings["target"]
-    text = report.render_console(results, f"{shown_path(target)}{os.sep}", grade_run)
-    extra = report.extra_data(results, grade_run, target)
+    answer = reflection.read_answer(target)
+    text = report.render_console(results, f"{shown_path(target)}{os.sep}", grade_run, answer)
+    extra = report.extra_data(results, grade_run, answer)
     try:
         report.write_results(results, settings["results"], text, seconds, extra)
         where = f"Résultats détaillés : {settings['results']}"

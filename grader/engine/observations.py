@@ -140,10 +140,6 @@ class ScenarioView:
     def errors_logged(self) -> int:
         return len([1 for level, _ in self.records if level >= 40])
 
-    @property
-    def notes(self) -> list[str]:
-        return list(self.observed.get("notes") or [])
-
 
 @dataclass
 class PartView:
@@ -228,7 +224,7 @@ class PartView:
 def part_notes(run: PartRun) -> list[str]:
     """Advice that belongs to no check: blocked accesses, input() calls (each said once)."""
     blocked = [*run.blocked]
-    found = [*run.notes]
+    found: list[str] = []
     for scenario in run.scenarios.values():
         observed = scenario.observed or {}
         blocked += list(observed.get("blocked", []))

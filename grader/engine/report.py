@@ -83,7 +83,12 @@ def _status_text(result: CriterionResult) -> str:
     return "pas encore fait" if result.not_done else "à revoir"
 
 
-def render_console(results: list[CriterionResult], target: str, grade_run: GradeRun | None = None) -> str:
+def render_console(
+    results: list[CriterionResult],
+    target: str,
+    grade_run: GradeRun | None = None,
+    answer: reflection.Reflection | None = None,
+) -> str:
     lines = [f"Correction de : {target}", ""]
     for part, part_title in PART_TITLES.items():
         lines.append(part_title)
@@ -122,7 +127,8 @@ def render_console(results: list[CriterionResult], target: str, grade_run: Grade
         lines += ["", "Remarques (sans perte de points) :"]
         lines += [f"  • {criterion_id} : {_indent(note)}" for criterion_id, note in notes]
     if grade_run is not None:
-        lines += ["", reflection.render_block(reflection.read_answer(grade_run.target))]
+        if answer is not None:
+            lines += ["", reflection.render_block(answer)]
         lines += ["", "Protections actives : " + " ; ".join(grade_run.protections.describe()) + "."]
     return clean_text("\n".join(lines))
 
@@ -157,7 +163,9 @@ def grade_status(results: list[CriterionResult]) -> str:
     return "noté"
 
 
-def extra_data(results: list[CriterionResult], grade_run: GradeRun | None, target: Path) -> dict[str, Any]:
+def extra_data(
+    results: list[CriterionResult], grade_run: GradeRun | None, answer: reflection.Reflection
+) -> dict[str, Any]:
     hung = grade_run is not None and any(
         scenario.ending in ("hung", "skipped") or part.load_ending == "hung"
         for part in grade_run.parts.values()
@@ -166,7 +174,7 @@ def extra_data(results: list[CriterionResult], grade_run: GradeRun | None, targe
     return {
         "statut": "délai dépassé" if hung else grade_status(results),
         "protections": grade_run.protections.describe() if grade_run else [],
-        "reponses": reflection.answer_for_results(reflection.read_answer(target)),
+        "reponses": reflection.answer_for_results(answer),
     }
 
 

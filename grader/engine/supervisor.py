@@ -65,7 +65,6 @@ class PartRun:
     scenarios: dict[str, ScenarioRun] = field(default_factory=dict)
     console: str = ""
     console_truncated: bool = False
-    notes: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)  # what the guard refused while importing
     refused: str = ""
     source: str = ""
