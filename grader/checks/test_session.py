@@ -27,7 +27,7 @@ def test_main_opens_a_single_session_for_all_requests(view: PartView) -> None:
     if view.part == "async":
         expect(
             traffic["sessions_left_open"] == 0,
-            "La aiohttp.ClientSession n'est jamais fermée (aiohttp "
+            "La session aiohttp.ClientSession n'est jamais fermée (aiohttp "
             "avertit alors « Unclosed client session »).",
             "Ouvrez-la avec « async with aiohttp.ClientSession() as "
             "session: », qui la ferme à la fin du bloc.",
