@@ -1,17 +1,19 @@
 """Starting, watching and killing a worker process, with every protection the platform has.
 
-- an isolated interpreter (``-I -B``) in a scratch folder, stdin empty, a minimal
-  environment without proxies;
-- on Linux as root: an unprivileged uid (dropped by the worker once it has imported what
-  it needs), and a new PID namespace, so that the worker cannot see or signal the
-  supervisor and every process it starts dies with it;
-- its own process group (POSIX) or a tree kill (Windows), so a deadline kills it all;
-- console streams read in threads and capped, control characters removed.
+- everywhere: an isolated interpreter (``-I -B``) in a scratch folder, a minimal
+  environment without proxies, its plan on standard input, its own process group (POSIX)
+  or a tree kill (Windows), console streams read in threads and capped;
+- on Linux as root: the grade's own uid (:mod:`uids`), a private 0700 scratch folder, the
+  bubblewrap box (:mod:`bubblewrap`) when the kernel allows namespaces, and in the worker
+  a seccomp filter and rlimits; once the grade ends, every process of its uid is killed.
+
+Nothing here trusts the worker: what it reports is read by :mod:`supervisor` as claims.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import queue
@@ -24,16 +26,17 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
+from grader.engine import bubblewrap, uids
 from grader.engine.paths import ENGINE_DIR
 from grader.engine.worker import SCRIPT_END_MARK
 
 WORKER_PACKAGE = ENGINE_DIR / "worker"
-UNPRIVILEGED_UID = 65534  # « nobody »
 STREAM_CAP = 64 * 1024
 
 _BOOT = (
@@ -55,22 +58,36 @@ def clean_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class Protections:
-    """Which protections this platform gives the workers (shown in the report)."""
+    """The layers in force for one grade, as the report lists them."""
 
-    unprivileged_uid: int | None
-    pid_namespace: bool
-    network_namespace: bool = False
+    uid: int | None = None  # the grade's own unprivileged uid (root on POSIX only)
+    box: bool = False  # bubblewrap: namespaces, own /proc, only the interpreter and scratch visible
+    seccomp: bool = False  # no new process, no new namespace (kernel filter)
+    rlimits: bool = False  # memory, file size, open files, threads, CPU time
+    box_refused: bool = False  # root on Linux, but the kernel refused the namespaces (Docker…)
 
     def describe(self) -> list[str]:
         shown = ["processus séparé (interpréteur isolé, copie des fichiers, entrée standard vide)"]
-        shown.append("garde réseau, processus et fichiers (crochet d'audit)")
-        if self.unprivileged_uid is not None:
-            shown.append(f"utilisateur sans privilèges (uid {self.unprivileged_uid})")
-        if self.pid_namespace:
-            shown.append("espace de processus séparé (Linux)")
-        if self.network_namespace:
-            shown.append("réseau privé réduit à la boucle locale (Linux)")
-        shown.append("arrêt de tout l'arbre de processus à l'échéance")
+        if self.box:
+            shown.append(
+                "bac à sable bubblewrap (Linux) : seuls l'interpréteur et le dossier de travail sont "
+                "visibles, /proc et réseau privés réduits à la boucle locale"
+            )
+        elif self.box_refused:
+            shown.append(
+                "bac à sable refusé par le noyau (conteneur sans espaces de noms) : couches de repli"
+            )
+        if self.uid is not None:
+            shown.append(f"utilisateur sans privilèges propre à cette correction (uid {self.uid})")
+            shown.append("dossier de travail privé (droits 0700)")
+        if self.seccomp:
+            shown.append("filtre seccomp : aucun nouveau processus")
+        if self.rlimits:
+            shown.append(
+                "limites de mémoire, de taille de fichier, de fichiers ouverts, de threads et de CPU"
+            )
+        shown.append("garde d'audit Python (messages clairs, seconde couche)")
+        shown.append("arrêt de tous les processus de la correction à l'échéance")
         return shown
 
 
@@ -79,27 +96,27 @@ def _is_root() -> bool:
 
 
 @cache
-def _unshare_works(*namespaces: str) -> bool:
-    """New namespaces need root and util-linux's unshare (containers may forbid them)."""
-    tool = shutil.which("unshare")
-    if tool is None or not _is_root() or not sys.platform.startswith("linux"):
+def _seccomp_available() -> bool:
+    if not sys.platform.startswith("linux"):
         return False
     try:
-        command = [tool, *namespaces, "--fork", "--kill-child", "true"]
-        done = subprocess.run(command, capture_output=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
+        import pyseccomp
+
+        pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+    except Exception:  # no libseccomp on this system
         return False
-    return done.returncode == 0
+    return True
 
 
-@cache
-def protections() -> Protections:
-    if os.environ.get("GRADER_NO_SANDBOX") == "1":  # the kit's own tests of the fallbacks
-        return Protections(None, False)
-    drop = UNPRIVILEGED_UID if _is_root() and hasattr(os, "setuid") else None
-    pid = _unshare_works("--pid")
-    network = pid and hasattr(socket, "send_fds") and _unshare_works("--pid", "--net")
-    return Protections(drop, pid, network)
+def protections_for(uid: int | None) -> Protections:
+    box = uid is not None and bubblewrap.available()
+    return Protections(
+        uid=uid,
+        box=box,
+        seccomp=_seccomp_available(),
+        rlimits=importlib.util.find_spec("resource") is not None,
+        box_refused=uid is not None and sys.platform.startswith("linux") and not box,
+    )
 
 
 def worker_environment(scratch: Path) -> dict[str, str]:
@@ -111,25 +128,84 @@ def worker_environment(scratch: Path) -> dict[str, str]:
     return env
 
 
-def scratch_base() -> str | None:
-    """Where scratch folders go: the usual temporary folder, unless the unprivileged worker
-    could not reach it (a private TMPDIR of mode 700), then the system's shared one."""
-    if protections().unprivileged_uid is None:
-        return None
-    folder = Path(tempfile.gettempdir()).resolve()
-    reachable = all(os.stat(part).st_mode & stat.S_IXOTH for part in [folder, *folder.parents])
-    return None if reachable else "/tmp"
+def _reachable_by_all(folder: Path) -> bool:
+    return all(os.stat(part).st_mode & stat.S_IXOTH for part in [folder, *folder.parents])
 
 
-def give_to_worker(folder: Path) -> None:
-    """The unprivileged worker must be able to write its scratch folder, and only that."""
-    uid = protections().unprivileged_uid
-    if uid is None:
+@dataclass
+class Isolation:
+    """One grade's isolation: its uid, its private scratch folder, and the layers in force.
+
+    Two grades never share a uid nor a scratch folder; the scratch is 0700 and owned by the
+    grade's uid, so no other grade's worker can enter it, list it or signal its processes.
+    """
+
+    scratch: Path
+    protections: Protections
+    claim: uids.ClaimedUid | None = None
+
+    @property
+    def uid(self) -> int | None:
+        return self.protections.uid
+
+    def give_to_worker(self) -> None:
+        """The worker may write its scratch folder, and nothing else of ours."""
+        if self.uid is None:
+            return
+        for root, folders, files in os.walk(self.scratch):
+            for name in [*folders, *files]:
+                os.chown(os.path.join(root, name), self.uid, self.uid, follow_symlinks=False)
+        os.chown(self.scratch, self.uid, self.uid)
+        os.chmod(self.scratch, 0o700)
+
+    def close(self) -> None:
+        """Kills whatever still runs under the grade's uid, removes the scratch, frees the uid."""
+        if self.uid is not None:
+            kill_every_process_of(self.uid)
+        remove_tree(self.scratch)
+        if self.claim is not None:
+            self.claim.release()
+
+
+@contextlib.contextmanager
+def isolation(prefix: str) -> Iterator[Isolation]:
+    claim = uids.claim() if _is_root() and hasattr(os, "setuid") else None
+    protections = protections_for(claim.uid if claim else None)
+    base: str | None = None
+    if claim is not None and not protections.box:
+        # Without a mount namespace the worker must reach its folder through the host's tree.
+        temporary = Path(tempfile.gettempdir()).resolve()
+        base = None if _reachable_by_all(temporary) else "/tmp"
+    scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    grade = Isolation(scratch, protections, claim)
+    try:
+        yield grade
+    finally:
+        grade.close()
+
+
+def kill_every_process_of(uid: int) -> None:
+    """SIGKILL to every process of ``uid``: ``setsid`` or double forks cannot hide from it."""
+    tool = shutil.which("kill")
+    if tool is None:
         return
-    for root, _, files in os.walk(folder):
-        os.chown(root, uid, uid)
-        for name in files:
-            os.chown(os.path.join(root, name), uid, uid)
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [tool, "-9", "-1"], user=uid, group=uid, extra_groups=[], capture_output=True, timeout=10
+        )
+
+
+def remove_tree(folder: Path) -> None:
+    """Removes a student-made tree: links never followed, any depth (rm's walk is iterative)."""
+    try:
+        shutil.rmtree(folder)
+    except (OSError, RecursionError):
+        tool = shutil.which("rm")
+        if tool is not None and os.name == "posix":
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run([tool, "-rf", "--one-file-system", "--", str(folder)], timeout=60, check=False)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class CappedStream:
@@ -199,12 +275,22 @@ class ReportChannel:
 
 @dataclass
 class Worker:
-    """One running worker: its report channel and its console."""
+    """One running worker: its plan pipe, its report channel and its console."""
 
     process: subprocess.Popen[bytes]
     console: CappedStream
     channel: ReportChannel
     handover: socket.socket | None = None  # listening sockets come through it (network namespace)
+
+    def send_plan(self, plan: dict[str, Any]) -> None:
+        """The plan goes through the worker's standard input: never a file in its folder."""
+        stream = self.process.stdin
+        assert stream is not None
+        try:
+            stream.write(json.dumps(plan).encode("utf-8") + b"\n")
+            stream.close()
+        except OSError:  # the worker is already gone: its channel says so
+            pass
 
     def receive_listeners(self, count: int, timeout: float) -> list[socket.socket]:
         """The listening sockets the worker opened in its namespace, for our image servers."""
@@ -220,7 +306,12 @@ class Worker:
         return [socket.socket(fileno=descriptor) for descriptor in descriptors]
 
     def kill(self) -> None:
-        """Kills the worker and every process it started (whole group, or tree on Windows)."""
+        """Kills the worker and every process it started.
+
+        In the box, the worker's bubblewrap is the PID namespace's parent: killing it kills
+        the namespace. Elsewhere, its process group (POSIX) or its tree (Windows); the
+        grade's uid is swept once the grade ends (:meth:`Isolation.close`).
+        """
         process = self.process
         if hasattr(os, "killpg"):
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -235,32 +326,29 @@ class Worker:
             process.wait(timeout=5)
 
 
-def start_worker(plan_path: Path, scratch: Path, echo: bool = False, listeners: int = 0) -> Worker:
-    """Starts a worker; it imports its libraries while the plan is being written.
+def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: int = 0) -> Worker:
+    """Starts a worker for ``folder`` (inside the grade's scratch); it imports while we prepare.
 
-    With ``listeners`` (and a network namespace available), the worker runs in a private
-    network and hands over that many listening sockets (:meth:`Worker.receive_listeners`).
+    With ``listeners`` and the box, the worker runs in a private network and hands over that
+    many listening sockets (:meth:`Worker.receive_listeners`) for the supervisor's servers.
     """
-    boot = [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE), str(plan_path)]
+    inner = [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE)]
     ours: socket.socket | None = None
     theirs: socket.socket | None = None
-    namespaces = ["--pid"] if protections().pid_namespace else []
-    if listeners and protections().network_namespace:
+    if listeners and grade.protections.box:
         ours, theirs = socket.socketpair()
-        boot += [str(theirs.fileno()), str(listeners)]
-        namespaces.append("--net")
-    command = boot
-    if namespaces:
-        tool = shutil.which("unshare")
-        assert tool is not None
-        command = [tool, *namespaces, "--fork", "--kill-child", *boot]
+        inner += [str(theirs.fileno()), str(listeners)]
+    command = inner
+    if grade.protections.box:
+        readable = [*bubblewrap.interpreter_folders(), WORKER_PACKAGE]
+        command = bubblewrap.command(grade.scratch, readable, inner)
     # Its own process group (POSIX) or process group for taskkill /T (Windows): killed as a whole.
     flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
     process = subprocess.Popen(
         command,
-        cwd=scratch,
-        env=worker_environment(scratch),
-        stdin=subprocess.DEVNULL,
+        cwd=folder,
+        env=worker_environment(folder),
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=hasattr(os, "killpg"),

@@ -8,20 +8,18 @@ once every worker is dead, reads the files they wrote. The checks then judge.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import re
 import shutil
 import stat
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.engine import plans, sandbox
+from grader.engine import plans, readback, sandbox
 from grader.engine.paths import KIT_ROOT, PART_FILES, PARTS
 from grader.engine.plans import PartPlan
 from grader.engine.worker import SCRIPT_END_MARK
@@ -30,8 +28,8 @@ if TYPE_CHECKING:
     from grader.tools.imageserver import ImageServer
 
 HELLO_LIMIT = 30.0  # our own imports, on a loaded machine: never the student's time
-MAX_FILES = 300
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = readback.MAX_FILE_BYTES
+STACK_DUMP_BYTES = 256 * 1024
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
 
 
@@ -107,10 +105,11 @@ def _copy_submission(target: Path, destination: Path) -> str:
 
 def _stack_chain(stack_file: Path, section: str, folder: Path) -> list[dict[str, Any]]:
     """The student's frames in the last dump of a section of the faulthandler file."""
-    try:
-        text = stack_file.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    # The worker's file, in a folder the student's code owns: maybe a link or a FIFO now.
+    raw = readback.read_file(stack_file, STACK_DUMP_BYTES)
+    if raw is None:
         return []
+    text = raw.decode("utf-8", errors="replace")
     if section:
         marker = f"@@ {section}\n"
         if marker not in text:
@@ -148,12 +147,13 @@ def server_specs(part: str) -> list[ServerSpec]:
 
 class _PartRunner:
     def __init__(
-        self, run: PartRun, servers: list[ServerSpec], echo: bool = False, private_network: bool = False
+        self, run: PartRun, servers: list[ServerSpec], grade: sandbox.Isolation, echo: bool = False
     ) -> None:
         self.run = run
         self.server_specs = servers
+        self.grade = grade
         self.echo = echo
-        self.private_network = private_network and sandbox.protections().network_namespace
+        self.private_network = grade.protections.box
         self.started = 0.0
         self.deadline = 0.0
         self.deadline_limit = plans.PART_LIMIT
@@ -188,24 +188,27 @@ class _PartRunner:
                 self.run.server = stats
             server.stop()
 
-    def _write_plan(self, path: Path, specs: list[dict[str, Any]], after_hang: bool) -> list[dict[str, Any]]:
+    def _send_plan(
+        self, worker: sandbox.Worker, specs: list[dict[str, Any]], after_hang: bool
+    ) -> list[dict[str, Any]]:
         specs = [dict(spec) for spec in specs]
         for spec in specs:
             spec["cwd"] = str(self.run.folder / spec["name"])
             if after_hang:
                 spec["budget"] = min(spec["budget"], plans.BUDGET_AFTER_A_HANG)
-        plan = {
-            "part": self.run.part,
-            "module": str(self.run.folder / PART_FILES[self.run.part]),
-            "scratch": str(self.run.folder),
-            "drop_uid": sandbox.protections().unprivileged_uid,
-            "kit": str(KIT_ROOT),
-            "load_budget": plans.LOAD_BUDGET,
-            "scenarios": specs,
-        }
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(plan), encoding="utf-8")
-        os.replace(temporary, path)
+        protections = self.grade.protections
+        worker.send_plan(
+            {
+                "part": self.run.part,
+                "module": str(self.run.folder / PART_FILES[self.run.part]),
+                "scratch": str(self.run.folder),
+                "drop_uid": protections.uid,
+                "seccomp": protections.seccomp and protections.uid is not None,
+                "kit": str(KIT_ROOT),
+                "load_budget": plans.LOAD_BUDGET,
+                "scenarios": specs,
+            }
+        )
         return specs
 
     def play(self) -> None:
@@ -217,9 +220,8 @@ class _PartRunner:
             if self.deadline and time.monotonic() >= self.deadline - plans.BUDGET_AFTER_A_HANG / 2:
                 break  # not worth a new worker: what is left is skipped
             attempt += 1
-            plan_path = run.folder / f"plan-{attempt}.json"
             listeners = 2 * len(self.server_specs) if self.private_network else 0
-            worker = sandbox.start_worker(plan_path, run.folder, echo=self.echo, listeners=listeners)
+            worker = sandbox.start_worker(self.grade, run.folder, echo=self.echo, listeners=listeners)
             servers: dict[str, ImageServer] = {}
             before = set(run.scenarios)
             try:
@@ -228,7 +230,7 @@ class _PartRunner:
                 for spec in remaining:  # this attempt's servers (new ports after a restart)
                     if spec["name"] in urls:
                         spec["urls"] = urls[spec["name"]]
-                written = self._write_plan(plan_path, remaining, after_hang)
+                written = self._send_plan(worker, remaining, after_hang)
                 remaining, hung = self._follow(worker, written, first=attempt == 1)
                 after_hang = after_hang or hung
             except OSError:  # the worker died before handing its sockets over
@@ -318,41 +320,26 @@ class _PartRunner:
 
 
 def _read_files(scenario: ScenarioRun) -> None:
-    if not scenario.cwd.is_dir():
-        return
-    for path in sorted(scenario.cwd.rglob("*"))[: MAX_FILES * 2]:
-        if len(scenario.files) >= MAX_FILES:
-            break
-        try:
-            info = os.lstat(path)
-            if stat.S_ISDIR(info.st_mode):
-                scenario.folders.add(path.relative_to(scenario.cwd).as_posix())
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            with open(path, "rb") as handle:
-                scenario.files[path.relative_to(scenario.cwd).as_posix()] = handle.read(MAX_FILE_BYTES)
-        except OSError:
-            continue
+    contents = readback.read_tree(scenario.cwd)
+    scenario.files = contents.files
+    scenario.folders = contents.folders
 
 
 def grade(target: Path) -> GradeRun:
     """Runs both parts of ``target`` in workers and returns every observation."""
     start = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix="correction-", dir=sandbox.scratch_base()))
-    try:
-        parts = {part: _prepare(part, target, scratch) for part in PARTS}
-        sandbox.give_to_worker(scratch)
+    with sandbox.isolation("correction-") as isolated:
+        parts = {part: _prepare(part, target, isolated.scratch) for part in PARTS}
+        isolated.give_to_worker()
         for part, run in parts.items():
             run.plan = plans.build(part, [], [])  # the servers' URLs are set for each worker
-        runners = [_PartRunner(run, server_specs(part), private_network=True) for part, run in parts.items()]
+        runners = [_PartRunner(run, server_specs(part), isolated) for part, run in parts.items()]
         with ThreadPoolExecutor(max_workers=len(runners)) as pool:
             list(pool.map(_play_part, runners))
         for run in parts.values():
             for scenario in run.scenarios.values():
                 _read_files(scenario)
-        return GradeRun(target, parts, sandbox.protections(), time.perf_counter() - start)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        return GradeRun(target, parts, isolated.protections, time.perf_counter() - start)
 
 
 def _play_part(runner: _PartRunner) -> None:
@@ -403,16 +390,15 @@ class ScriptRun:
 
 def run_script(module_file: Path, urls: list[str], budget: float, *, echo: bool = False) -> ScriptRun:
     """Runs ``module_file`` as a script in a worker: no grader help (no folder created for it)."""
-    scratch = Path(tempfile.mkdtemp(prefix="script-", dir=sandbox.scratch_base()))
-    try:
-        folder = scratch / "script"
+    with sandbox.isolation("script-") as isolated:
+        folder = isolated.scratch / "script"
         folder.mkdir()
         part = "async" if module_file.name == PART_FILES["async"] else "sync"
         shutil.copyfile(module_file, folder / PART_FILES[part])
         spec = {"name": "script", "kind": "script", "budget": budget, "urls": urls, "auto_create": False}
         run = PartRun(part, PartPlan(part, [spec], {}), folder)
-        sandbox.give_to_worker(scratch)
-        runner = _PartRunner(run, [], echo=echo)
+        isolated.give_to_worker()
+        runner = _PartRunner(run, [], isolated, echo=echo)
         runner.deadline_limit = runner.deadline_after_hang = budget + plans.LOAD_BUDGET
         runner.play()
         scenario = run.scenarios.get("script") or ScenarioRun(
@@ -423,5 +409,3 @@ def run_script(module_file: Path, urls: list[str], budget: float, *, echo: bool 
         return ScriptRun(
             scenario.observed, scenario.ending, run.load, console, scenario.files, scenario.chain
         )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)

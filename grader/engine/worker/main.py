@@ -1,11 +1,13 @@
 """The worker process: loads the student's file and plays scenarios, reporting as it goes.
 
-Started by the supervisor as ``python -I -B -X utf8 -c BOOT ENGINE_DIR PLAN``, in a
-scratch folder that holds a copy of the student's files only. The original standard
-output becomes the report channel (one JSON line per event); the student's own prints
-go to standard error, which the supervisor reads as the console. Once everything the
-student may need is imported, the worker sets its limits, drops to an unprivileged user
-when asked, installs its guard, and only then runs the student's code.
+Started by the supervisor as ``python -I -B -X utf8 -c BOOT WORKER_DIR``, in a scratch
+folder that holds a copy of the student's files only; the plan arrives on standard input.
+The original standard output becomes the report channel (one JSON line per event); the
+student's own prints go to standard error, which the supervisor reads as the console.
+Once everything the student may need is imported, the worker sets its limits, drops to
+the grade's uid when asked, loads its seccomp filter, installs its guard, and only then
+runs the student's code. From then on everything this process says is a claim: the
+student's code shares it, and the supervisor decides marks from what it observes itself.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from . import SCRIPT_END_MARK, logs
+from . import SCRIPT_END_MARK, logs, seccomp_filter
 from .guard import install
 from .scenarios import SCENARIOS, Context
 from .student import Call, load
@@ -48,14 +50,21 @@ def _send(channel: IO[str], event: str, **data: Any) -> None:
     channel.flush()
 
 
-def _wait_for_plan(path: Path, limit: float = 20.0) -> dict[str, Any]:
-    """The supervisor writes the plan once its image servers listen: we import meanwhile."""
-    deadline = time.monotonic() + limit
-    while not path.exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("plan absent")
-        time.sleep(0.01)
-    plan: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+PLAN_CAP = 16 * 1024 * 1024
+
+
+def _read_plan() -> dict[str, Any]:
+    """The plan comes on standard input, written once the supervisor's servers listen.
+
+    Standard input is then emptied: the student's code reads nothing from it.
+    """
+    line = sys.stdin.buffer.readline(PLAN_CAP)
+    empty = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(empty, 0)
+    os.close(empty)
+    if not line:
+        raise SystemExit("plan absent")
+    plan: dict[str, Any] = json.loads(line)
     return plan
 
 
@@ -82,19 +91,26 @@ def _preload(names: list[str]) -> None:
             importlib.import_module(name)
 
 
+# Two workers per grade and no child process (seccomp): the grade stays under twice this.
+ADDRESS_SPACE = 1024**3
+THREADS_PER_GRADE = 128
+
+
 def _limit_resources(dropping: bool) -> list[str]:
     try:
         import resource
     except ImportError:
         return []
     limits = {
-        "RLIMIT_AS": 2 * 1024**3,
+        "RLIMIT_AS": ADDRESS_SPACE,
         "RLIMIT_FSIZE": 64 * 1024**2,
         "RLIMIT_CPU": 30,
         "RLIMIT_CORE": 0,
+        "RLIMIT_NOFILE": 256,
     }
     if dropping:
-        limits["RLIMIT_NPROC"] = 256  # counted per user: only meaningful for our own uid
+        # Counted per uid, threads included: with a uid per grade, a cap on the whole grade.
+        limits["RLIMIT_NPROC"] = THREADS_PER_GRADE
     applied = []
     for name, value in limits.items():
         kind = getattr(resource, name, None)
@@ -127,20 +143,24 @@ def _answer_input(notes: list[str]) -> None:
 
 
 def run(argv: list[str]) -> None:
-    if len(argv) == 3:  # in a private network: first, the image servers' listening sockets
+    if len(argv) == 2:  # in a private network: first, the image servers' listening sockets
         from .network import hand_over_listeners
 
-        hand_over_listeners(int(argv[1]), int(argv[2]))
+        hand_over_listeners(int(argv[0]), int(argv[1]))
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the student's prints join the console on stderr
-    plan = _wait_for_plan(Path(argv[0]))
+    _preload(list(PRELOAD))  # while the supervisor starts its servers
+    plan = _read_plan()
     part: str = plan["part"]
     module_file = Path(plan["module"])
     scratch = Path(plan["scratch"])
-    _preload([*PRELOAD, *_student_imports(module_file)])
-    stacks = open(scratch / "piles.txt", "w", encoding="utf-8")  # noqa: SIM115 - kept open for faulthandler
+    _preload(_student_imports(module_file))
     limits = _limit_resources(plan.get("drop_uid") is not None)
     dropped = _drop_privileges(plan.get("drop_uid"))
+    stacks = open(scratch / "piles.txt", "w", encoding="utf-8")  # noqa: SIM115 - kept open for faulthandler
+    filtered = seccomp_filter.install() if plan.get("seccomp") else False
+    if plan.get("seccomp") and not filtered:
+        raise SystemExit("filtre seccomp non installé")  # never run student code with fewer walls
     # Readable in the kit: the packages, and this harness (tracebacks quote its lines).
     readable = (sys.prefix, str(Path(__file__).parent))
     guard = install(scratch, plan.get("kit", ""), readable)
@@ -149,7 +169,7 @@ def run(argv: list[str]) -> None:
     sys.path.insert(0, str(module_file.parent))
     sys.argv = [str(module_file)]
     _send(channel, "hello", pid=os.getpid(), uid=os.getuid() if hasattr(os, "getuid") else None,
-          dropped=dropped, limits=limits)  # fmt: skip
+          dropped=dropped, limits=limits, seccomp=filtered)  # fmt: skip
     os.chdir(scratch)
     faulthandler.dump_traceback_later(plan["load_budget"] - 0.2, file=stacks)
     loaded, module = load(module_file, module_file.stem)

@@ -1,9 +1,9 @@
 """The worker's side of a private network namespace: loopback up, listening sockets handed over.
 
-In a fresh network namespace only a loopback interface exists, and it is down. The worker
-(still root at that point) brings it up, opens the listening sockets the supervisor's
-image servers will use, and passes them over a Unix socket: the servers live in the
-supervisor, the connections in the worker's namespace, and nothing else is reachable.
+In the box's network namespace only a loopback interface exists. The worker opens the
+listening sockets the supervisor's image servers will use, and passes them over a Unix
+socket: the servers live in the supervisor, the connections in the worker's namespace,
+and nothing else is reachable.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ _IFF_UP = 0x1
 
 
 def bring_loopback_up() -> None:
+    """bubblewrap already brings it up; only a bare ``unshare --net`` leaves it down."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         request = struct.pack("16sH14x", b"lo", 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(probe, _SIOCGIFFLAGS, request))[1]
-        fcntl.ioctl(probe, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+        if not flags & _IFF_UP:
+            fcntl.ioctl(probe, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
 
 
 def hand_over_listeners(channel_fd: int, count: int) -> None:
