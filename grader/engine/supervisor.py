@@ -203,7 +203,7 @@ class _PartRunner:
                 "module": str(self.run.folder / PART_FILES[self.run.part]),
                 "scratch": str(self.run.folder),
                 "drop_uid": protections.uid,
-                "seccomp": protections.seccomp and protections.uid is not None,
+                "seccomp": protections.seccomp,
                 "kit": str(KIT_ROOT),
                 "load_budget": plans.LOAD_BUDGET,
                 "scenarios": specs,
