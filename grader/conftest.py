@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
-from grader.engine import reflection, report
+from grader.engine import evidence, reflection, report
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
@@ -70,6 +70,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "criterion(id, weight=1.0): critère du barème noté par cette vérification"
     )
+    config.addinivalue_line(
+        "markers",
+        "observed_outside: vérification fondée sur les seuls faits observés hors de l'ouvrier "
+        "(serveur local, disque) ; les autres ne comptent qu'une fois le travail observé",
+    )
     target = resolve_target(config.getoption("--target"))
     checks = config.getoption("--checks")
     config.stash[SETTINGS] = {
@@ -108,6 +113,27 @@ def _outcome(error: BaseException) -> tuple[Kind, str, str, str]:
     return Kind.BROKEN, f"erreur inattendue du correcteur : {detail}", "", detail
 
 
+NO_WORK_OBSERVED = (
+    "Le serveur local de la correction n'a vu aucune de ses images téléchargée puis enregistrée par "
+    "votre code (ni par main(), ni par le script) : ce point ne compte qu'une fois ce travail fait."
+)
+NO_WORK_HINT = (
+    "Commencez par le critère download : main() doit télécharger chaque URL reçue et enregistrer ses "
+    "octets dans le dossier de sortie."
+)
+
+
+def _unless_work_observed(item: pytest.Item, criterion: str) -> tuple[Kind, str, str, str]:
+    """A passed check that judged the worker's claims counts only once the work is observed."""
+    future = item.config.stash[GRADE]
+    if not future.done() or future.exception() is not None:
+        return Kind.PASSED, "", "", ""
+    run = future.result().parts[BY_ID[criterion].part]
+    if evidence.work_observed(run):
+        return Kind.PASSED, "", "", ""
+    return Kind.LOST, str(Lost(NO_WORK_OBSERVED, NO_WORK_HINT)), "", NO_WORK_OBSERVED
+
+
 def _title(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None) or item.name
     return doc.strip().splitlines()[0].rstrip(".")
@@ -124,6 +150,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     kind, message, todo, cause = (
         (Kind.PASSED, "", "", "") if call.excinfo is None else _outcome(call.excinfo.value)
     )
+    if kind is Kind.PASSED and item.get_closest_marker("observed_outside") is None:
+        kind, message, todo, cause = _unless_work_observed(item, marker.args[0])
     item.config.stash[OUTCOMES].append(
         CheckOutcome(
             check=item.nodeid.split("::", 1)[-1],

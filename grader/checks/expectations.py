@@ -143,8 +143,3 @@ def durations_in(text: str) -> list[tuple[float, float]]:
         elif unit or separator:
             found.append((value, rounding))
     return found
-
-
-def shows_duration(text: str, seconds: float) -> bool:
-    """True when the text shows ``seconds``, at the precision it is displayed with."""
-    return any(abs(value - seconds) <= rounding + 0.02 for value, rounding in durations_in(text))

@@ -23,3 +23,8 @@ def async_only(criterion: str, weight: float = 1.0) -> Callable[[Any], Any]:
     """A check proper to part 2."""
     mark = pytest.mark.criterion(f"async.{criterion}", weight=weight)
     return pytest.mark.parametrize("part", [pytest.param("async", marks=mark, id="async")])
+
+
+# For a check that judges only what the supervisor observed itself (its loopback servers,
+# the disk): it needs no corroboration. Every other check counts once the work is observed.
+observed_outside = pytest.mark.observed_outside

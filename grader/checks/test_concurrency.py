@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from grader.checks.expectations import fail_on_todo, require_some_work
-from grader.checks.marks import async_only
+from grader.checks.marks import async_only, observed_outside
 from grader.engine.observations import PartView
 from grader.engine.outcomes import Broken, expect
 from grader.engine.plans import MAIN_RUNS, SERVER_IMAGES, SERVER_LATENCY, Scenario
@@ -16,12 +16,13 @@ LONG_BLOCK = 0.75 * SERVER_LATENCY  # CPU seconds in a single turn: never a legi
 
 
 @async_only("concurrency", weight=2)
+@observed_outside
 def test_downloads_overlap_on_a_real_server(view: PartView) -> None:
     """Plusieurs téléchargements sont en cours en même temps"""
     scenario = view.scenario(Scenario.SERVER)
     require_some_work(scenario, served=int(view.run.server["requests"]))
     in_flight = int(view.run.server["max_in_flight"])
-    wall = float(scenario.observed["runs"][0]["wall"])
+    wall = scenario.seconds_seen_by_supervisor
     sequential = SERVER_IMAGES * SERVER_LATENCY
     expect(
         in_flight >= 2 and wall < 0.75 * sequential,
@@ -149,6 +150,7 @@ def test_entry_point_starts_main_with_asyncio_run(view: PartView) -> None:
 
 
 @async_only("concurrency")
+@observed_outside
 def test_script_requests_overlap_on_the_server(view: PartView) -> None:
     """Lancé comme script, le programme a plusieurs requêtes en cours à la fois"""
     scenario = view.scenario(Scenario.SCRIPT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.checks.expectations import expect_saved, fail_on_todo
-from grader.checks.marks import for_both_parts
+from grader.checks.marks import for_both_parts, observed_outside
 from grader.engine.observations import PartView, shown_value
 from grader.engine.outcomes import Broken, expect
 from grader.engine.plans import Scenario
@@ -41,6 +41,7 @@ def test_download_and_save_writes_one_image_and_returns_its_path(view: PartView)
 
 
 @for_both_parts("download")
+@observed_outside
 def test_script_saves_the_images_of_a_real_server(view: PartView) -> None:
     """Lancé comme script, le programme enregistre les images d'un vrai serveur local"""
     scenario = view.scenario(Scenario.SCRIPT)

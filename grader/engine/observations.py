@@ -108,6 +108,13 @@ class ScenarioView:
 
     # -- what was seen ---------------------------------------------------------------------
 
+    @property
+    def seconds_seen_by_supervisor(self) -> float:
+        """How long the scenario took, timed by the supervisor between two reports (an upper
+        bound of main()'s own duration, never shortened by what the worker says)."""
+        seen = self.run.seconds_seen
+        return float(seen) if seen is not None else float(self.observed.get("seconds", 0.0))
+
     def files(self, folder: str = "images") -> dict[str, bytes]:
         prefix = folder.rstrip("/") + "/"
         return {name: body for name, body in self.run.files.items() if name.startswith(prefix)}

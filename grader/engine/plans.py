@@ -33,7 +33,9 @@ PART_BUDGET = 6.0  # once a part has hung, it stops here: the whole grade stays 
 PART_LIMIT = 15.0  # slow code that never hangs (a time.sleep per image) gets this long
 
 SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.02
+# main() called on the loopback server: in part 2 long enough to tell overlap from sequence.
 SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
+SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY = 4, 0.02
 TIMING_IMAGES = 4
 # Far apart, so that a duration written in the code cannot fit both runs, even on a busy machine.
 TIMING_LATENCIES = {"sync": (0.01, 0.06), "async": (0.02, 0.25)}
@@ -118,6 +120,11 @@ def _with_failure(name: Scenario, kind: str, **options: Any) -> tuple[dict[str, 
     return spec, good
 
 
+def server_shape(part: str) -> tuple[int, float]:
+    """Images and latency of the loopback server that main() downloads from directly."""
+    return (SERVER_IMAGES, SERVER_LATENCY) if part == "async" else (SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY)
+
+
 def build(part: str, script_urls: list[str], server_urls: list[str]) -> PartPlan:
     images: dict[str, list[Image]] = {}
     specs: list[dict[str, Any]] = []
@@ -159,9 +166,8 @@ def build(part: str, script_urls: list[str], server_urls: list[str]) -> PartPlan
     ):
         timed = image_set(TIMING_IMAGES, start=41)
         add(_main(name, timed, latency=latency, console="student", force_info=True, stand_in=True), timed)
-    if part == "async":
-        add({"name": Scenario.SERVER, "kind": "main", "budget": SERVER_BUDGET, "urls": server_urls,
-             "server": True, "out": "images", "auto_create": True, "console": "default"}, [])  # fmt: skip
+    add({"name": Scenario.SERVER, "kind": "main", "budget": SERVER_BUDGET, "urls": server_urls,
+         "server": True, "out": "images", "auto_create": True, "console": "default"}, [])  # fmt: skip
     for spec in specs:
         if "urls_order" in spec:
             spec["urls"] = spec.pop("urls_order")

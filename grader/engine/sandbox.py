@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -249,28 +250,38 @@ REPORT_LINE_CAP = 4 * 1024 * 1024
 
 
 class ReportChannel:
-    """The worker's JSON lines, read in a thread so that waiting for one has a deadline."""
+    """The worker's JSON lines, read in a thread so that waiting for one has a deadline.
+
+    Each line is stamped with the time it arrived here: the supervisor's own observation of
+    how long the worker took between two reports, whatever the worker claims.
+    """
 
     def __init__(self, pipe: IO[bytes]) -> None:
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[dict[str, Any], float] | None] = queue.Queue()
+        self.last_arrival: float | None = None  # of the event returned last by next()
         threading.Thread(target=self._pump, args=(pipe,), daemon=True).start()
 
     def _pump(self, pipe: IO[bytes]) -> None:
         try:
             while line := pipe.readline(REPORT_LINE_CAP):
+                arrival = time.monotonic()
                 try:
                     event = json.loads(line)
                 except ValueError:
                     continue  # not ours: garbage written to the channel
                 if isinstance(event, dict):
-                    self._queue.put(event)
+                    self._queue.put((event, arrival))
         except (OSError, ValueError):
             pass
         self._queue.put(None)
 
     def next(self, timeout: float) -> dict[str, Any] | None:
         """The next event; None when the worker ended; raises queue.Empty at the deadline."""
-        return self._queue.get(timeout=max(0.0, timeout))
+        received = self._queue.get(timeout=max(0.0, timeout))
+        if received is None:
+            return None
+        event, self.last_arrival = received
+        return event
 
 
 @dataclass

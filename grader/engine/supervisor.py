@@ -47,6 +47,8 @@ class ScenarioRun:
     ending: str = ""  # "", "hung", "crashed", "skipped", "not_loaded"
     chain: list[dict[str, Any]] = field(default_factory=list)  # the student's frames when it hung
     exit_code: int | None = None
+    # Observed here, not reported: from the previous event of the worker to this one's report.
+    seconds_seen: float | None = None
     files: dict[str, bytes] = field(default_factory=dict)  # relative to cwd
     folders: set[str] = field(default_factory=set)  # relative to cwd
 
@@ -139,10 +141,11 @@ class ServerSpec:
 
 
 def server_specs(part: str) -> list[ServerSpec]:
-    specs = [ServerSpec(plans.Scenario.SCRIPT, plans.SCRIPT_IMAGES, plans.SCRIPT_LATENCY, _seed())]
-    if part == "async":
-        specs.append(ServerSpec(plans.Scenario.SERVER, plans.SERVER_IMAGES, plans.SERVER_LATENCY, _seed()))
-    return specs
+    images, latency = plans.server_shape(part)
+    return [
+        ServerSpec(plans.Scenario.SCRIPT, plans.SCRIPT_IMAGES, plans.SCRIPT_LATENCY, _seed()),
+        ServerSpec(plans.Scenario.SERVER, images, latency, _seed()),
+    ]
 
 
 class _PartRunner:
@@ -295,6 +298,7 @@ class _PartRunner:
                         skipped["name"], run.folder / skipped["name"], ending="skipped"
                     )
                 return [], False
+            previous = worker.channel.last_arrival
             try:
                 event = worker.channel.next(min(budget, left))
             except queue.Empty:
@@ -310,6 +314,8 @@ class _PartRunner:
                 scenario.exit_code = worker.process.returncode
                 return specs[index + 1 :], False
             scenario.observed = event.get("observed") or {}
+            if previous is not None and worker.channel.last_arrival is not None:
+                scenario.seconds_seen = worker.channel.last_arrival - previous
         return [], False
 
     def _end_all(self, specs: list[dict[str, Any]], ending: str) -> None:

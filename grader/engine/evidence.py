@@ -1,0 +1,53 @@
+"""What the supervisor saw the student's code do, by itself, on its own loopback servers.
+
+The worker shares its process with the student's code, so everything it reports is a
+claim: a student who reads the grader can forge any of it. The image servers run in the
+supervisor; their bodies are random for each grade and never sent to the worker; the
+files are read from disk once the worker is dead. So when a server counted requests and
+its exact bytes are on disk, the download really happened. A check that judges claims
+earns its points only once this work is observed (:func:`work_observed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from grader.engine.plans import Scenario
+
+if TYPE_CHECKING:
+    from grader.engine.supervisor import PartRun
+
+LOOPBACK_SCENARIOS = (Scenario.SERVER, Scenario.SCRIPT)
+
+
+@dataclass(frozen=True)
+class LoopbackWork:
+    """One loopback scenario, as the supervisor observed it."""
+
+    scenario: Scenario
+    requests: int  # counted by the server
+    images: int  # served by the server
+    saved: int  # of those, found byte for byte on disk after the worker ended
+
+    @property
+    def done(self) -> bool:
+        return self.requests > 0 and self.saved > 0
+
+
+def loopback_work(run: PartRun) -> list[LoopbackWork]:
+    found = []
+    for name, stats in ((Scenario.SERVER, run.server), (Scenario.SCRIPT, run.script_server)):
+        scenario = run.scenarios.get(str(name))
+        if scenario is None or not stats:
+            continue
+        written = set(scenario.files.values())
+        expected = [bytes(body) for body in stats.get("expected", [])]
+        saved = sum(1 for body in expected if body in written)
+        found.append(LoopbackWork(name, int(stats.get("requests", 0)), len(expected), saved))
+    return found
+
+
+def work_observed(run: PartRun) -> bool:
+    """True once a loopback server saw this part's code download images that are now on disk."""
+    return any(work.done for work in loopback_work(run))
