@@ -114,8 +114,8 @@ def _outcome(error: BaseException) -> tuple[Kind, str, str, str]:
 
 
 NO_WORK_OBSERVED = (
-    "Le serveur local de la correction n'a vu aucune de ses images téléchargée puis enregistrée par "
-    "votre code (ni par main(), ni par le script) : ce point ne compte qu'une fois ce travail fait."
+    "Le serveur local de la correction n'a reçu aucune requête de votre code (ni de main(), ni du "
+    "script) : ce point ne compte qu'une fois les téléchargements faits."
 )
 NO_WORK_HINT = (
     "Commencez par le critère download : main() doit télécharger chaque URL reçue et enregistrer ses "

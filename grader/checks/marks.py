@@ -19,10 +19,15 @@ def for_both_parts(criterion: str, weight: float = 1.0) -> Callable[[Any], Any]:
     return pytest.mark.parametrize("part", params)
 
 
+def only_in(part: str, criterion: str, weight: float = 1.0) -> Callable[[Any], Any]:
+    """A check proper to one part."""
+    mark = pytest.mark.criterion(f"{part}.{criterion}", weight=weight)
+    return pytest.mark.parametrize("part", [pytest.param(part, marks=mark, id=part)])
+
+
 def async_only(criterion: str, weight: float = 1.0) -> Callable[[Any], Any]:
     """A check proper to part 2."""
-    mark = pytest.mark.criterion(f"async.{criterion}", weight=weight)
-    return pytest.mark.parametrize("part", [pytest.param("async", marks=mark, id="async")])
+    return only_in("async", criterion, weight)
 
 
 # For a check that judges only what the supervisor observed itself (its loopback servers,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from grader.checks.expectations import require_some_work
-from grader.checks.marks import for_both_parts
+from grader.checks.expectations import fail_on_todo, require_some_work
+from grader.checks.marks import for_both_parts, observed_outside, only_in
 from grader.engine.observations import PartView
 from grader.engine.outcomes import expect
 from grader.engine.plans import Scenario
 
 SESSION_CLASS = {"sync": "requests.Session", "async": "aiohttp.ClientSession"}
+NO_REQUEST = "main() n'a envoyé aucune requête au serveur local : rien à vérifier ici."
 
 
 @for_both_parts("session", weight=2)
@@ -47,4 +48,27 @@ def test_download_and_save_uses_the_session_it_is_given(view: PartView) -> None:
         "download_and_save.",
         "Le paramètre session est là pour être utilisé : n'appelez pas la bibliothèque directement et "
         "n'ouvrez pas de nouvelle session dans download_and_save().",
+    )
+
+
+@only_in("sync", "session")
+@observed_outside
+def test_main_reuses_its_connections_on_a_real_server(view: PartView) -> None:
+    """Sur un vrai serveur local, main() réutilise ses connexions (une seule session)
+
+    Part 1 only: part 2 downloads at once, and one session then opens a connection per
+    request in flight, as separate sessions would.
+    """
+    scenario = view.scenario(Scenario.SERVER)
+    stats = view.run.server
+    sent, connections, ports = int(stats["requests"]), int(stats["connections"]), int(stats["ports"])
+    if not sent:
+        fail_on_todo(scenario)
+        expect(False, NO_REQUEST, "Appelez download_and_save() pour chaque URL reçue, avec la session.")
+    expect(
+        connections <= ports,
+        f"Le serveur local a reçu {sent} requête(s) sur {connections} connexion(s) TCP distinctes "
+        f"({ports} serveur(s)).",
+        f"Une seule {SESSION_CLASS[view.part]} garde ses connexions ouvertes d'une requête à l'autre : "
+        "où la créez-vous ?",
     )

@@ -3,9 +3,10 @@
 The worker shares its process with the student's code, so everything it reports is a
 claim: a student who reads the grader can forge any of it. The image servers run in the
 supervisor; their bodies are random for each grade and never sent to the worker; the
-files are read from disk once the worker is dead. So when a server counted requests and
-its exact bytes are on disk, the download really happened. A check that judges claims
-earns its points only once this work is observed (:func:`work_observed`).
+files are read from disk once the worker is dead. So when a server counted requests, the
+code really downloaded, and when its exact bytes are on disk, it really saved them. A
+check that judges claims earns its points only once downloads are observed
+(:func:`work_observed`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class LoopbackWork:
 
     @property
     def done(self) -> bool:
-        return self.requests > 0 and self.saved > 0
+        return self.requests > 0
 
 
 def loopback_work(run: PartRun) -> list[LoopbackWork]:
@@ -49,5 +50,9 @@ def loopback_work(run: PartRun) -> list[LoopbackWork]:
 
 
 def work_observed(run: PartRun) -> bool:
-    """True once a loopback server saw this part's code download images that are now on disk."""
+    """True once a loopback server received requests for its URLs from this part's code.
+
+    Requests, not saved files: a check about sessions or errors judges code that downloads,
+    and whether it saves correctly is the download criterion's business (not lost twice).
+    """
     return any(work.done for work in loopback_work(run))

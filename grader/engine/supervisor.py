@@ -183,6 +183,8 @@ class _PartRunner:
             stats: dict[str, Any] = {
                 "max_in_flight": server.max_in_flight,
                 "requests": server.requests_served,
+                "connections": server.connections,
+                "ports": len(server.base_urls),
                 "expected": [server.expected_bytes(url) for url in server.urls],
             }
             if name == plans.Scenario.SCRIPT and (name in played or not self.run.script_server):

@@ -178,6 +178,7 @@ class ImageServer:
         self._in_flight = 0
         self._max_in_flight = 0
         self._requests = 0
+        self._connections: set[tuple[object, ...]] = set()  # the clients' (address, port) pairs
         # start()/stop() may be called from several threads (fixtures, signal handlers).
         self._lifecycle_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -357,6 +358,7 @@ class ImageServer:
         """Zeroes the counters; max_in_flight restarts from the requests still running."""
         with self._stats_lock:
             self._requests = 0
+            self._connections.clear()
             self._max_in_flight = self._in_flight
 
     @property
@@ -366,13 +368,22 @@ class ImageServer:
             return self._max_in_flight
 
     @property
+    def connections(self) -> int:
+        """TCP connections the requests came on since the last reset: one client that keeps its
+        connections alive (a session) opens at most one per port, a client per request one each."""
+        with self._stats_lock:
+            return len(self._connections)
+
+    @property
     def requests_served(self) -> int:
         """Number of requests received since the last reset (faults and 404 included)."""
         with self._stats_lock:
             return self._requests
 
-    def _enter_request(self) -> None:
+    def _enter_request(self, peer: object) -> None:
         with self._stats_lock:
+            if isinstance(peer, tuple):
+                self._connections.add(peer)
             self._requests += 1
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
@@ -395,7 +406,8 @@ class ImageServer:
         task = asyncio.current_task()
         if task is not None:
             self._handler_tasks.add(task)
-        self._enter_request()
+        transport = request.transport
+        self._enter_request(transport.get_extra_info("peername") if transport is not None else None)
         try:
             # Never time.sleep(): the wait must let other requests proceed concurrently.
             await asyncio.sleep(self._delay())
