@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from grader.checks.expectations import shows_duration
 from grader.checks.marks import for_both_parts
-from grader.engine.observations import PartView, ScenarioView
+from grader.engine import text
+from grader.engine.observations import PartView, ScenarioView, shown_value
 from grader.engine.outcomes import expect
 from grader.engine.plans import TIMING_IMAGES, TIMING_LATENCIES, Scenario
 from grader.tools.french_cli import fr_milliseconds, fr_number
@@ -41,7 +42,7 @@ def test_main_returns_the_total_duration_in_seconds(view: PartView) -> None:
         floor = waits * latency
         expect(
             value is not None and floor * 0.9 <= value <= wall + 0.05,
-            f"main() a renvoyé {scenario.returned().get('repr', 'None')} ; le lot de {TIMING_IMAGES} images "
+            f"main() a renvoyé {shown_value(scenario.returned())} ; le lot de {TIMING_IMAGES} images "
             f"à {fr_milliseconds(latency)} de latence a pris {fr_number(wall)} s (au moins "
             f"{fr_number(floor)} s attendus).",
             STOPWATCH_HINT,
@@ -59,7 +60,7 @@ def test_total_duration_is_displayed_at_the_end(view: PartView) -> None:
     tail = scenario.console[-3:] or [message for _, message in scenario.records[-3:]]
     printed = str(scenario.observed.get("printed", ""))
     shown = "\n".join(tail) + "\n" + printed
-    seen = " / ".join(tail + printed.strip().splitlines()[-2:]) or "rien"
+    seen = " / ".join(text.one_line(line) for line in tail + printed.strip().splitlines()[-2:]) or "rien"
     expect(
         shows_duration(shown, reference),
         f"Durée mesurée ≈ {fr_number(reference)} s ; fin de l'affichage : « {seen} ».",
