@@ -55,6 +55,7 @@ from typing import IO, Any
 import pytest
 
 from grader.engine.criteria import BY_ID, TOTAL_POINTS
+from grader.engine.report import MAX_RESULTS_BYTES
 from tests.catalogue import (
     CRITERION_IDS,
     KIT_ROOT,
@@ -639,6 +640,11 @@ def check_results(run: AttackRun) -> None:
         )
         return
     assert data is not None
+    if len(data) > MAX_RESULTS_BYTES:
+        run.fail(
+            f"Attendu : {run.results_path.name} de {MAX_RESULTS_BYTES} octets au plus (limite de "
+            f"PrairieLearn) ; vu : {len(data)} octets."
+        )
     if data != run.results_at_exit:
         run.fail(
             f"Attendu : {run.results_path.name} identique {STABLE_SECONDS:g} s après la fin du correcteur ; "

@@ -136,10 +136,10 @@ def test_report_block_gives_the_word_count_and_points_to_the_demo() -> None:
 
 
 def test_answer_for_results_strips_control_characters_and_keeps_lines() -> None:
-    reflection = Reflection(Status.WRITTEN, "Ligne 1\x00\x1b[31m\nLigne\t2\x7f é ✓", 4)
+    reflection = Reflection(Status.WRITTEN, "Ligne 1\x00\x1b[31m\nLigne\t2\x7f é \u202e✓", 4)
     cleaned = answer_for_results(reflection)
-    assert cleaned == "Ligne 1[31m\nLigne\t2 é ✓", (
-        f"attendu les caractères de contrôle retirés ; vu {cleaned!r}"
+    assert cleaned == "Ligne 1\nLigne\t2 é ✓", (
+        f"attendu les caractères de contrôle, la séquence d'échappement et U+202E retirés ; vu {cleaned!r}"
     )
     json.dumps({"answer": cleaned}, ensure_ascii=False).encode("utf-8")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.results import GradeReport, ResultsError, parse_results, with_extra
+from grader.engine.text import json_safe
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def write_json_atomically(path: Path, document: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        # File names from a submission may hold lone surrogates: cleaned, or encoding fails.
+        stream.write(json.dumps(json_safe(document), ensure_ascii=False, indent=2) + "\n")
     os.replace(temporary, path)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from grader.engine.observations import ScenarioView
+from grader.engine.observations import ScenarioView, shown_name
 from grader.engine.outcomes import Broken, NotDone, expect
 
 
@@ -99,7 +99,9 @@ def expect_file_count(scenario: ScenarioView, situation: str, folder: str = "ima
 
 def expect_no_error_page(scenario: ScenarioView, folder: str = "images") -> None:
     pages = [
-        name.rsplit("/", 1)[-1] for name, body in scenario.files(folder).items() if b"<html" in body[:200]
+        shown_name(name.rsplit("/", 1)[-1])
+        for name, body in scenario.files(folder).items()
+        if b"<html" in body[:200]
     ]
     expect(
         not pages,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from grader.checks.expectations import expect_saved, fail_on_todo
 from grader.checks.marks import for_both_parts, observed_outside
-from grader.engine.observations import PartView, shown_value
+from grader.engine.observations import PartView, shown_name, shown_value
 from grader.engine.outcomes import Broken, expect
 from grader.engine.plans import Scenario
 
@@ -35,7 +35,7 @@ def test_download_and_save_writes_one_image_and_returns_its_path(view: PartView)
     written = {path.rsplit("/", 1)[-1]: body for path, body in scenario.files().items()}
     expect(
         written.get(name) == image.body,
-        f"Le fichier renvoyé ({name}) n'est pas l'image téléchargée dans le dossier de sortie.",
+        f"Le fichier renvoyé ({shown_name(name)}) n'est pas l'image téléchargée dans le dossier de sortie.",
         "Le fichier doit être dans output_dir et contenir exactement les octets reçus.",
     )
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from grader.checks.expectations import durations_in
 from grader.checks.marks import for_both_parts
-from grader.engine.observations import PartView, ScenarioView
+from grader.engine import text
+from grader.engine.observations import PartView, ScenarioView, shown_value
 from grader.engine.outcomes import expect
 from grader.engine.plans import TIMING_IMAGES, TIMING_LATENCIES, Scenario
 from grader.tools.french_cli import fr_milliseconds, fr_number
@@ -42,7 +43,7 @@ def test_main_returns_the_total_duration_in_seconds(view: PartView) -> None:
         floor = waits * latency
         expect(
             value is not None and floor * 0.9 <= value <= wall + 0.05,
-            f"main() a renvoyé {scenario.returned().get('repr', 'None')} ; le lot de {TIMING_IMAGES} images "
+            f"main() a renvoyé {shown_value(scenario.returned())} ; le lot de {TIMING_IMAGES} images "
             f"à {fr_milliseconds(latency)} de latence a pris {fr_number(wall)} s (au moins "
             f"{fr_number(floor)} s attendus).",
             STOPWATCH_HINT,
@@ -53,7 +54,7 @@ def _displayed(scenario: ScenarioView) -> tuple[str, list[tuple[float, float]]]:
     """The end of what main() showed, and the durations read in it (value, rounding)."""
     tail = scenario.console[-3:] or [message for _, message in scenario.records[-3:]]
     printed = str(scenario.observed.get("printed", ""))
-    seen = " / ".join(tail + printed.strip().splitlines()[-2:]) or "rien"
+    seen = " / ".join(text.one_line(line) for line in tail + printed.strip().splitlines()[-2:]) or "rien"
     return seen, durations_in("\n".join(tail) + "\n" + printed)
 
 
@@ -72,12 +73,12 @@ def test_total_duration_is_displayed_at_the_end(view: PartView) -> None:
     shown: list[list[float]] = []
     for scenario, floor in zip(runs, floors, strict=True):
         ceiling = scenario.seconds_seen_by_supervisor
-        text, durations = _displayed(scenario)
+        shown_text, durations = _displayed(scenario)
         fitting = [value for value, rounding in durations if _fits(value, rounding, floor, ceiling)]
         expect(
             bool(fitting),
             f"Durée réelle du lot : entre {fr_number(floor)} s et {fr_number(ceiling)} s ; fin de "
-            f"l'affichage : « {text} ».",
+            f"l'affichage : « {shown_text} ».",
             "Affichez la durée totale mesurée, une fois tous les téléchargements terminés (log ou print), "
             "avec son unité.",
         )

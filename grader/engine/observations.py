@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.engine import text
 from grader.engine.outcomes import Broken, NotDone
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Image, Scenario
@@ -26,37 +27,57 @@ CRASH_HINT = (
 )
 
 
+# Every string below that comes from the student's process (names, messages, reprs, file
+# names) goes through grader.engine.text before it joins a sentence: it can never start a
+# line of the report, hide or reorder text, nor make results.json too big to write.
+
+
+def _line_number(value: object) -> str:
+    """A line number as digits only (the worker sends an int; anything else shows as « ? »)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
+
+
 def chain_text(chain: Iterable[dict[str, Any]]) -> str:
     """« main, ligne 70 → download_and_save, ligne 52 »: the student's own call chain."""
-    return " → ".join(f"{frame['function']}, ligne {frame['line']}" for frame in chain)
+    return " → ".join(
+        f"{text.one_line(frame.get('function', '?'), text.MAX_NAME_CHARS)}, "
+        f"ligne {_line_number(frame.get('line'))}"
+        for frame in chain
+    )
 
 
 def where(call: dict[str, Any]) -> str:
     chain = call.get("chain") or []
     if call.get("line") and not chain:
-        return f" (ligne {call['line']})"
+        return f" (ligne {_line_number(call['line'])})"
     return f" ({chain_text(chain)})" if chain else ""
+
+
+def shown_name(name: object) -> str:
+    """A file name written by the student's code (maybe not UTF-8), safe to show."""
+    return text.one_line(name, text.MAX_NAME_CHARS)
 
 
 def shown_value(value: dict[str, Any]) -> str:
     """A returned value as the student would recognise it: a path by its file name only."""
     if value.get("type") == "Path":
-        return f"le chemin de « {Path(str(value['path'])).name} »"
-    return str(value.get("repr", "None"))
+        return f"le chemin de « {shown_name(Path(str(value['path'])).name)} »"
+    return text.one_line(value.get("repr", "None"), text.MAX_VALUE_CHARS)
 
 
 def describe_call(function: str, call: dict[str, Any]) -> str:
     """How a call ended, in one French sentence (for a call that did not return)."""
     status = call.get("status")
     if status == "exit":
-        return f"{function} a appelé sys.exit({call.get('message')}){where(call)}"
+        code = text.one_line(call.get("message"), text.MAX_VALUE_CHARS)
+        return f"{function} a appelé sys.exit({code}){where(call)}"
     if status == "not_coroutine":
         return (
             f"{function} n'est pas une coroutine : dans la partie 2, "
             "elle doit être définie avec « async def »"
         )
-    message = f" : {call['message']}" if call.get("message") else ""
-    return f"{function} a levé {call.get('exception')}{message}{where(call)}"
+    message = f" : {text.one_line(call['message'])}" if call.get("message") else ""
+    return f"{function} a levé {text.type_name(call.get('exception'))}{message}{where(call)}"
 
 
 @dataclass
@@ -88,7 +109,7 @@ class ScenarioView:
         setup = self.observed.get("setup") or {}
         for call in [setup, *self.calls]:
             if call.get("status") == "not_done":
-                return str(call.get("todo") or "TODO")
+                return text.one_line(call.get("todo") or "TODO", text.MAX_NAME_CHARS)
         return ""
 
     def returned(self, index: int = 0) -> dict[str, Any]:
@@ -120,8 +141,9 @@ class ScenarioView:
         return {name: body for name, body in self.run.files.items() if name.startswith(prefix)}
 
     def files_elsewhere(self, folder: str = "images") -> list[str]:
+        """The names (cleaned, for the report) of the files written outside ``folder``."""
         prefix = folder.rstrip("/") + "/"
-        return [name for name in self.run.files if not name.startswith(prefix)]
+        return [shown_name(name) for name in self.run.files if not name.startswith(prefix)]
 
     def saved(self, folder: str = "images") -> list[Image]:
         """The served images whose exact bytes are in a file of ``folder``."""
@@ -165,7 +187,9 @@ class PartView:
         run = self.run
         name = self.file_name
         if run.load_ending == "refused":
-            return Broken(run.refused, "Déposez vos fichiers .py eux-mêmes, pas des liens.")
+            return Broken(
+                text.one_line(run.refused, 1_000), "Déposez vos fichiers .py eux-mêmes, pas des liens."
+            )
         if run.load_ending == "missing":  # a part not handed in: incomplete, not broken
             return NotDone(f"fichier absent : {name}")
         if run.load_ending == "hung":
@@ -180,12 +204,13 @@ class PartView:
             return Broken(f"le processus qui importe {name} s'est arrêté brutalement", CRASH_HINT)
         call = run.load
         if call.get("status") == "not_done":
-            return NotDone(str(call.get("todo") or "TODO"))
+            return NotDone(text.one_line(call.get("todo") or "TODO", text.MAX_NAME_CHARS))
         if call.get("status") != "ok":
             if call.get("exception") in ("SyntaxError", "IndentationError", "TabError"):
-                line = f", ligne {call['line']}" if call.get("line") else ""
+                line = f", ligne {_line_number(call['line'])}" if call.get("line") else ""
+                message = text.one_line(call.get("message"))
                 return Broken(
-                    f"{name} ne se charge pas : erreur de syntaxe ({name}{line}) : {call.get('message')}",
+                    f"{name} ne se charge pas : erreur de syntaxe ({name}{line}) : {message}",
                     "Ouvrez le fichier dans PyCharm : la ligne fautive est soulignée en rouge.",
                 )
             if call.get("status") == "exit":
@@ -236,9 +261,11 @@ def part_notes(run: PartRun) -> list[str]:
         observed = scenario.observed or {}
         blocked += list(observed.get("blocked", []))
         found += list(observed.get("notes", []))
+    # What the guard refused quotes paths and hosts chosen by the student's code.
     found = [
-        f"refusé par le correcteur, qui travaille hors ligne et isolé : {what}" for what in blocked
-    ] + found
+        f"refusé par le correcteur, qui travaille hors ligne et isolé : {text.one_line(what)}"
+        for what in blocked
+    ] + [text.one_line(note) for note in found]
     if run.console_truncated:
         found.append("votre programme affiche énormément de texte : seuls les 64 premiers Kio ont été lus.")
     return list(dict.fromkeys(found))[:8]

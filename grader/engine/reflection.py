@@ -16,10 +16,11 @@ an answer is written.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+
+from grader.engine import text as safe_text
 
 ANSWERS_FILE = "REPONSES.md"
 MARKER = "<!-- Votre réponse ci-dessous -->"
@@ -29,7 +30,6 @@ MAX_FILE_BYTES = 1_000_000  # a runaway file is read only this far
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 # « l'asynchrone », « entrées-sorties », « 4,09 » : one word each.
 _WORD = re.compile(r"[^\W_]+(?:(?:[-'’]|(?<=\d)[.,](?=\d))[^\W_]+)*")
-_ALLOWED_CONTROLS = frozenset("\n\t")
 
 
 class Status(Enum):
@@ -104,14 +104,9 @@ def render_block(reflection: Reflection) -> str:
     return f"{title} : pas de fichier {ANSWERS_FILE} dans le dossier corrigé."
 
 
-def _printable(character: str) -> bool:
-    # Cc: control characters (NUL, ESC, DEL…); Cs: lone surrogates, which JSON cannot encode as UTF-8.
-    return character in _ALLOWED_CONTROLS or unicodedata.category(character) not in {"Cc", "Cs"}
-
-
 def answer_for_results(reflection: Reflection, limit: int = MAX_ANSWER_CHARS) -> str:
-    """The answer for results.json: control characters removed, at most ``limit`` characters."""
-    cleaned = "".join(character for character in reflection.answer if _printable(character))
+    """The answer for results.json: cleaned like any student text, at most ``limit`` characters."""
+    cleaned = safe_text.multi_line(reflection.answer)
     if len(cleaned) <= limit:
         return cleaned
     ellipsis = " […]"

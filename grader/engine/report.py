@@ -10,14 +10,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.engine import reflection
+from grader.engine import reflection, text
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
 from grader.engine.outcomes import CheckOutcome, Kind
-from grader.engine.sandbox import clean_text
 from grader.tools.french_cli import fr_number
 
 if TYPE_CHECKING:
     from grader.engine.supervisor import GradeRun
+
+# Caps, in characters, of what the report repeats from a check (its text quotes the student's).
+MAX_FEEDBACK_CHARS = 2_000  # one check's message: what was seen, and the hint
+MAX_NOTE_CHARS = 600  # one remark without points lost
+# results.json: PrairieLearn refuses a document over 1 MB, and so do we. Each text field has its
+# own cap (at most 4 bytes a character in UTF-8), so that a normal report is never cut; the
+# whole document is checked anyway, and shortened if it must be (scores never are).
+MAX_RESULTS_BYTES = 1_000_000
+MAX_CONSOLE_CHARS = 100_000  # the console report, copied in « output »
+MAX_TEST_OUTPUT_CHARS = 12_000  # one criterion's « output »
+FEEDBACK_CUT = "[suite coupée : le compte rendu dépassait la taille permise]"
 
 
 @dataclass
@@ -55,11 +65,24 @@ def score_criteria(outcomes: Iterable[CheckOutcome]) -> list[CriterionResult]:
         score = _round(criterion.points * earned / total) if total else 0.0
         failed = [check for check in checks if check.kind is not Kind.PASSED]
         not_done = bool(checks) and all(check.kind is Kind.NOT_DONE for check in checks)
-        feedback = [(check.title, check.message, check.cause) for check in failed]
+        # Cleaned here, once: a check's message quotes the student's strings, and every
+        # rendering (console, results.json) starts from these.
+        feedback = [
+            (
+                text.one_line(check.title, text.MAX_MESSAGE_CHARS),
+                text.multi_line(check.message, MAX_FEEDBACK_CHARS),
+                text.one_line(check.cause, text.MAX_MESSAGE_CHARS),
+            )
+            for check in failed
+        ]
         if not checks:
             feedback = [("Critère", "aucune vérification n'a tourné pour ce critère", "")]
-        notes = list(dict.fromkeys(note for check in checks for note in check.notes))
-        todos = list(dict.fromkeys(check.todo for check in checks if check.todo))
+        notes = list(
+            dict.fromkeys(text.multi_line(note, MAX_NOTE_CHARS) for check in checks for note in check.notes)
+        )
+        todos = list(
+            dict.fromkeys(text.one_line(check.todo, text.MAX_NAME_CHARS) for check in checks if check.todo)
+        )
         broken = any(check.kind is Kind.BROKEN for check in checks)
         results.append(CriterionResult(criterion, score, not_done, feedback, notes, todos, broken))
     return results
@@ -89,7 +112,7 @@ def render_console(
     grade_run: GradeRun | None = None,
     answer: reflection.Reflection | None = None,
 ) -> str:
-    lines = [f"Correction de : {target}", ""]
+    lines = [f"Correction de : {text.one_line(target)}", ""]
     for part, part_title in PART_TITLES.items():
         lines.append(part_title)
         for result in (r for r in results if r.criterion.part == part):
@@ -101,7 +124,8 @@ def render_console(
             )
         lines.append("")
     total = total_score(results)
-    lines.append(f"Note : {fr_number(total, None)}/{fr_number(TOTAL_POINTS, None)}")
+    mark_line = f"Note : {fr_number(total, None)}/{fr_number(TOTAL_POINTS, None)}"
+    before, lines = lines, []
     lost = [r for r in results if not r.passed and not r.not_done]
     todo = [r.criterion.id for r in results if r.not_done]
     if todo:
@@ -130,7 +154,21 @@ def render_console(
         if answer is not None:
             lines += ["", reflection.render_block(answer)]
         lines += ["", "Protections actives : " + " ; ".join(grade_run.protections.describe()) + "."]
-    return clean_text("\n".join(lines))
+    after = _safe_lines("\n".join(lines))
+    if sum(len(line) + 1 for line in after) > MAX_CONSOLE_CHARS:
+        kept = text.multi_line("\n".join(after), MAX_CONSOLE_CHARS - len(FEEDBACK_CUT) - 1)
+        after = [*kept.split("\n"), FEEDBACK_CUT]
+    # The report writes its mark line itself, once, between lines that cannot pass for one.
+    return "\n".join([*_safe_lines("\n".join(before)), mark_line, *after])
+
+
+def _safe_lines(block: str) -> list[str]:
+    """The lines of ``block`` once cleaned, none of them able to pass for the mark line.
+
+    Student strings reach the report cleaned for one line, so they never start a line; this
+    is the report's own guarantee, whatever a check quoted.
+    """
+    return [text.defuse_marks(line) for line in text.multi_line(block).split("\n")]
 
 
 def _todos_left(results: Iterable[CriterionResult]) -> list[str]:
@@ -151,7 +189,8 @@ def _output(result: CriterionResult) -> str:
         body = ["Pas encore fait : les fonctions concernées lèvent encore NotImplementedError."]
     else:
         body = [f"{title} : {message}" for title, message, _ in result.feedback]
-    return clean_text("\n".join(body + [f"Remarque : {note}" for note in result.notes]))
+    lines = _safe_lines("\n".join(body + [f"Remarque : {note}" for note in result.notes]))
+    return text.multi_line("\n".join(lines), MAX_TEST_OUTPUT_CHARS)
 
 
 def grade_status(results: list[CriterionResult]) -> str:
@@ -189,7 +228,7 @@ def write_results(
     seconds: float = 0.0,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Writes the marks in Gradescope's results.json format, atomically.
+    """Writes the marks in Gradescope's results.json format, atomically, in at most 1 MB.
 
     The document goes to a new temporary file beside ``path``, then replaces ``path``:
     a symlink at ``path`` is replaced itself, never followed.
@@ -197,11 +236,11 @@ def write_results(
     document = {
         "score": total_score(results),
         "execution_time": round(seconds, 2),
-        "output": console,
+        "output": text.multi_line(console, MAX_CONSOLE_CHARS),
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "extra_data": extra or {},
+        "extra_data": _cleaned(extra or {}),
         "tests": [
             {
                 "number": result.criterion.id,
@@ -214,7 +253,84 @@ def write_results(
             for result in results
         ],
     }
-    _write_atomically(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    _write_atomically(path, results_json(document))
+
+
+def _cleaned(value: Any) -> Any:
+    """``value`` with every string cleaned as a block (extra_data may quote the student)."""
+    if isinstance(value, str):
+        return text.multi_line(value)
+    if isinstance(value, dict):
+        return {key: _cleaned(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(item) for item in value]
+    return value
+
+
+def results_json(document: dict[str, Any], limit: int = MAX_RESULTS_BYTES) -> str:
+    """``document`` as UTF-8 JSON text of at most ``limit`` bytes, whatever its strings hold.
+
+    Lone surrogates become U+FFFD (they cannot be encoded). If the document is still too big,
+    its texts (the console report, each criterion's output, extra_data's strings) are cut,
+    more and more, each ending with a French note; scores are never touched. As a last
+    resort, only the scores are kept, with that note.
+    """
+    safe: dict[str, Any] = text.json_safe(document)
+    encoded = _dumps(safe)
+    share = MAX_CONSOLE_CHARS
+    while len(encoded.encode("utf-8")) > limit and share > _MIN_SHARE:
+        share //= 2
+        safe = _shortened(safe, share)
+        encoded = _dumps(safe)
+    if len(encoded.encode("utf-8")) > limit:
+        encoded = _dumps(_scores_only(safe))
+    return encoded
+
+
+_MIN_SHARE = 256  # below this, a cut text would say less than the note that replaces it
+_SCORE_KEYS = ("number", "name", "score", "max_score", "status")
+
+
+def _scores_only(document: dict[str, Any]) -> dict[str, Any]:
+    """The document reduced to its marks: what the platform must get, whatever else is lost."""
+    tests = [test for test in document.get("tests", []) if isinstance(test, dict)]
+    return {
+        "score": document.get("score", 0.0),
+        "output": FEEDBACK_CUT,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [
+            {**{key: test[key] for key in _SCORE_KEYS if key in test}, "output": FEEDBACK_CUT}
+            for test in tests
+        ],
+    }
+
+
+def _dumps(document: object) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _shortened(document: dict[str, Any], share: int) -> dict[str, Any]:
+    """A copy whose output texts hold at most ``share`` characters each, with a note if cut."""
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > max(share, _MIN_SHARE):
+            return value[: max(share - len(FEEDBACK_CUT) - 1, 0)] + "\n" + FEEDBACK_CUT
+        if isinstance(value, dict):
+            return {key: cut(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [cut(item) for item in value]
+        return value
+
+    shortened = dict(document)
+    shortened["output"] = cut(document.get("output", ""))
+    shortened["extra_data"] = cut(document.get("extra_data", {}))
+    shortened["tests"] = [
+        {**test, "output": cut(test.get("output", ""))} if isinstance(test, dict) else test
+        for test in document.get("tests", [])
+    ]
+    return shortened
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -236,4 +352,4 @@ def write_checks(outcomes: Iterable[CheckOutcome], path: Path) -> None:
         {"check": o.check, "criterion": o.criterion, "kind": o.kind.value, "message": o.message}
         for o in outcomes
     ]
-    _write_atomically(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    _write_atomically(path, _dumps(text.json_safe(document)))

@@ -17,7 +17,6 @@ import importlib.util
 import json
 import os
 import queue
-import re
 import shutil
 import signal
 import socket
@@ -35,6 +34,7 @@ from typing import IO, Any
 
 from grader.engine import bubblewrap, uids
 from grader.engine.paths import ENGINE_DIR
+from grader.engine.text import multi_line
 from grader.engine.worker import SCRIPT_END_MARK
 
 WORKER_PACKAGE = ENGINE_DIR / "worker"
@@ -48,13 +48,6 @@ _BOOT = (
     "from worker.main import run\n"
     "run(sys.argv[2:])\n"
 )
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def clean_text(text: str) -> str:
-    """Removes control characters and terminal escapes, keeping line breaks and tabs."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n"))
 
 
 @dataclass(frozen=True)
@@ -236,14 +229,14 @@ class CappedStream:
 
     @staticmethod
     def _show(chunk: bytes) -> None:
-        text = clean_text(chunk.decode("utf-8", errors="replace"))
-        shown = text.split(SCRIPT_END_MARK, 1)[0]
+        cleaned = multi_line(chunk.decode("utf-8", errors="replace"))
+        shown = cleaned.split(SCRIPT_END_MARK, 1)[0]
         sys.stdout.write(shown)
         sys.stdout.flush()
 
     def text(self, wait: float = 1.0) -> str:
         self._thread.join(wait)
-        return clean_text(b"".join(self._chunks).decode("utf-8", errors="replace"))
+        return multi_line(b"".join(self._chunks).decode("utf-8", errors="replace"))
 
 
 REPORT_LINE_CAP = 4 * 1024 * 1024

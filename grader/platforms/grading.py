@@ -11,6 +11,7 @@ from grader.batch.results import ERROR, GradeReport, french_number, parse_result
 from grader.batch.run import grade_one
 from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT
 from grader.batch.staging import StagingArea
+from grader.engine.text import one_line
 
 
 def grade_folder(folder: Path, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
@@ -36,7 +37,8 @@ def failure_document(message: str) -> dict[str, Any]:
 def comments(document: Mapping[str, Any]) -> list[str]:
     extra = document.get("extra_data")
     listed = extra.get("commentaires", []) if isinstance(extra, dict) else []
-    return [str(comment) for comment in listed] if isinstance(listed, list) else []
+    # A comment may quote a submitted file's name: one line, never a fake « Note : ».
+    return [one_line(comment) for comment in listed] if isinstance(listed, list) else []
 
 
 def summary_lines(report: GradeReport, document: Mapping[str, Any]) -> list[str]:
