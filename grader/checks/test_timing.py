@@ -53,7 +53,7 @@ def test_main_returns_the_total_duration_in_seconds(view: PartView) -> None:
 def _displayed(scenario: ScenarioView) -> tuple[str, list[tuple[float, float]]]:
     """The end of what main() showed, and the durations read in it (value, rounding)."""
     tail = scenario.console[-3:] or [message for _, message in scenario.records[-3:]]
-    printed = str(scenario.observed.get("printed", ""))
+    printed = scenario.printed
     seen = " / ".join(text.one_line(line) for line in tail + printed.strip().splitlines()[-2:]) or "rien"
     return seen, durations_in("\n".join(tail) + "\n" + printed)
 

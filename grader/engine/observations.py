@@ -16,6 +16,7 @@ from grader.engine import text
 from grader.engine.outcomes import Broken, NotDone
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Image, Scenario
+from grader.engine.sandbox import STREAM_CAP
 from grader.tools.french_cli import fr_number
 
 if TYPE_CHECKING:
@@ -80,11 +81,31 @@ def describe_call(function: str, call: dict[str, Any]) -> str:
     return f"{function} a levé {text.type_name(call.get('exception'))}{message}{where(call)}"
 
 
+@dataclass(frozen=True)
+class ObservedConsole:
+    """What the supervisor read on the worker's real console: the only proof that a line the
+    worker reports as shown (a log line, a print) was shown at all."""
+
+    text: str
+    lines: frozenset[str]
+
+    @classmethod
+    def of(cls, console: str) -> ObservedConsole:
+        return cls(console, frozenset(line.strip() for line in console.splitlines()))
+
+    def shows_line(self, claimed: str) -> bool:
+        return text.multi_line(claimed).strip() in self.lines
+
+    def shows(self, claimed: str) -> bool:
+        return text.multi_line(claimed).strip() in self.text
+
+
 @dataclass
 class ScenarioView:
     part: str
     run: ScenarioRun
     images: list[Image]
+    shown: ObservedConsole = ObservedConsole("", frozenset())
 
     @property
     def observed(self) -> dict[str, Any]:
@@ -160,11 +181,20 @@ class ScenarioView:
 
     @property
     def console(self) -> list[str]:
-        return list(self.observed.get("console") or [])
+        """The lines the student's console handlers showed (reported, and seen by the supervisor)."""
+        return [str(line) for line in self.observed.get("console") or [] if self.shown.shows_line(str(line))]
 
     @property
     def records(self) -> list[tuple[int, str]]:
-        return [(int(level), str(message)) for level, message in self.observed.get("records") or []]
+        """Every log record created, with its level; only those whose message was shown."""
+        reported = self.observed.get("records") or []
+        return [(int(level), str(message)) for level, message in reported if self.shown.shows(str(message))]
+
+    @property
+    def printed(self) -> str:
+        """What print() wrote during main(), line by line as the supervisor saw it."""
+        lines = str(self.observed.get("printed", "")).splitlines()
+        return "\n".join(line for line in lines if line.strip() and self.shown.shows_line(line))
 
     def errors_logged(self) -> int:
         return len([1 for level, _ in self.records if level >= 40])
@@ -173,6 +203,7 @@ class ScenarioView:
 @dataclass
 class PartView:
     run: PartRun
+    _shown: ObservedConsole | None = None
 
     @property
     def part(self) -> str:
@@ -250,7 +281,13 @@ class PartView:
             )
         if run.ending == "not_loaded":
             raise Broken("le module ne se charge plus")
-        return ScenarioView(self.part, run, self.run.plan.images.get(str(name), []))
+        return ScenarioView(self.part, run, self.run.plan.images.get(str(name), []), self.shown)
+
+    @property
+    def shown(self) -> ObservedConsole:
+        if self._shown is None:
+            self._shown = ObservedConsole.of(self.run.console)
+        return self._shown
 
 
 def part_notes(run: PartRun) -> list[str]:
@@ -267,5 +304,8 @@ def part_notes(run: PartRun) -> list[str]:
         for what in blocked
     ] + [text.one_line(note) for note in found]
     if run.console_truncated:
-        found.append("votre programme affiche énormément de texte : seuls les 64 premiers Kio ont été lus.")
+        found.append(
+            f"votre programme affiche énormément de texte : seuls les {STREAM_CAP // 1024**2} premiers Mio "
+            "ont été lus, et ce qui s'affiche après n'a pas pu être pris en compte."
+        )
     return list(dict.fromkeys(found))[:8]

@@ -38,7 +38,8 @@ from grader.engine.text import multi_line
 from grader.engine.worker import SCRIPT_END_MARK
 
 WORKER_PACKAGE = ENGINE_DIR / "worker"
-STREAM_CAP = 64 * 1024
+# Every line the student's code shows is compared with this console: room for a chatty one.
+STREAM_CAP = 1024 * 1024
 
 _BOOT = (
     "import sys, importlib.util as u\n"

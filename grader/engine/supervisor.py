@@ -244,9 +244,9 @@ class _PartRunner:
             finally:
                 worker.kill()
                 self._record_servers(servers, set(run.scenarios) - before)
-            if attempt == 1:
-                run.console = worker.console.text()
-                run.console_truncated = worker.console.truncated
+            # Each attempt's console, in order: the script's output (attempt 1) comes first.
+            run.console += worker.console.text()
+            run.console_truncated = run.console_truncated or worker.console.truncated
         for spec in remaining:
             run.scenarios.setdefault(
                 spec["name"], ScenarioRun(spec["name"], run.folder / spec["name"], ending="skipped")

@@ -6,8 +6,10 @@ the student configured, so a named logger that does not propagate is seen too.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -97,6 +99,19 @@ def new_handlers(before: LoggingState) -> list[logging.Handler]:
     return [h for logger in _all_loggers() for h in logger.handlers if h not in known]
 
 
+class ObservedBuffer(io.StringIO):
+    """A buffer that also writes everything to the worker's real console (fd 2).
+
+    The supervisor reads that console itself: a line the worker reports as shown counts only
+    if it is there too, so a forged report cannot invent what the student's code printed.
+    """
+
+    def write(self, text: str) -> int:
+        with contextlib.suppress(OSError, ValueError):
+            os.write(2, text.encode("utf-8", "replace"))
+        return super().write(text)
+
+
 @dataclass
 class Console:
     """What the student's own console handlers print, plus every record emitted."""
@@ -123,7 +138,7 @@ def console_from(setup: Callable[[], T]) -> tuple[Console, T]:
     bare_root()
     before = LoggingState.capture()
     outcome = setup()
-    stream = io.StringIO()
+    stream = ObservedBuffer()
     handlers = new_handlers(before)
     for handler in handlers:
         if isinstance(handler, logging.StreamHandler):
@@ -134,7 +149,7 @@ def console_from(setup: Callable[[], T]) -> tuple[Console, T]:
 def default_console() -> Console:
     """A plain INFO console, for checks that must not depend on setup_logging being done."""
     bare_root()
-    stream = io.StringIO()
+    stream = ObservedBuffer()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     root = logging.getLogger()

@@ -14,7 +14,6 @@ import base64
 import contextlib
 import functools
 import inspect
-import io
 import logging
 import time
 import warnings
@@ -198,7 +197,7 @@ def scenario_main(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
                 logging.getLogger().setLevel(logging.INFO)  # timing: judge what is shown once visible
     if console is None:
         console = logs.default_console()
-    printed = io.StringIO()
+    printed = logs.ObservedBuffer()
     beats = Beats([])
     runs: list[dict[str, Any]] = []
     aiofiles_opened, aiofiles_patch = _aiofiles_opens()
