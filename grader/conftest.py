@@ -113,25 +113,23 @@ def _outcome(error: BaseException) -> tuple[Kind, str, str, str]:
     return Kind.BROKEN, f"erreur inattendue du correcteur : {detail}", "", detail
 
 
-NO_WORK_OBSERVED = (
-    "Le serveur local de la correction n'a reçu aucune requête de votre code (ni de main(), ni du "
-    "script) : ce point ne compte qu'une fois les téléchargements faits."
-)
-NO_WORK_HINT = (
-    "Commencez par le critère download : main() doit télécharger chaque URL reçue et enregistrer ses "
-    "octets dans le dossier de sortie."
+NOT_CORROBORATED_HINT = (
+    "Ce point ne compte qu'une fois le même travail observé par la correction elle-même (serveur "
+    "local, disque, console) : faites d'abord fonctionner main() sur de vraies URL."
 )
 
 
-def _unless_work_observed(item: pytest.Item, criterion: str) -> tuple[Kind, str, str, str]:
-    """A passed check that judged the worker's claims counts only once the work is observed."""
+def _unless_corroborated(item: pytest.Item, criterion: str) -> tuple[Kind, str, str, str]:
+    """A passed check that judged the worker's claims counts only if observed facts agree."""
     future = item.config.stash[GRADE]
     if not future.done() or future.exception() is not None:
         return Kind.PASSED, "", "", ""
     run = future.result().parts[BY_ID[criterion].part]
-    if evidence.work_observed(run):
+    missing = evidence.corroborated(run, criterion)
+    if not missing:
         return Kind.PASSED, "", "", ""
-    return Kind.LOST, str(Lost(NO_WORK_OBSERVED, NO_WORK_HINT)), "", NO_WORK_OBSERVED
+    observed = f"Vérification non comptée : {missing}."
+    return Kind.LOST, str(Lost(observed, NOT_CORROBORATED_HINT)), "", observed
 
 
 def _title(item: pytest.Item) -> str:
@@ -151,7 +149,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         (Kind.PASSED, "", "", "") if call.excinfo is None else _outcome(call.excinfo.value)
     )
     if kind is Kind.PASSED and item.get_closest_marker("observed_outside") is None:
-        kind, message, todo, cause = _unless_work_observed(item, marker.args[0])
+        kind, message, todo, cause = _unless_corroborated(item, marker.args[0])
     item.config.stash[OUTCOMES].append(
         CheckOutcome(
             check=item.nodeid.split("::", 1)[-1],

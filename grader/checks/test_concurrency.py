@@ -20,8 +20,9 @@ LONG_BLOCK = 0.75 * SERVER_LATENCY  # CPU seconds in a single turn: never a legi
 def test_downloads_overlap_on_a_real_server(view: PartView) -> None:
     """Plusieurs téléchargements sont en cours en même temps"""
     scenario = view.scenario(Scenario.SERVER)
-    require_some_work(scenario, served=int(view.run.server["requests"]))
-    in_flight = int(view.run.server["max_in_flight"])
+    stats = view.server(Scenario.SERVER)
+    require_some_work(scenario, served=stats.requests)
+    in_flight = stats.max_in_flight
     wall = scenario.seconds_seen_by_supervisor
     sequential = SERVER_IMAGES * SERVER_LATENCY
     expect(
@@ -38,7 +39,7 @@ def test_downloads_overlap_on_a_real_server(view: PartView) -> None:
 def test_event_loop_is_never_blocked(view: PartView) -> None:
     """Rien ne bloque la boucle d'événements pendant les téléchargements"""
     server = view.scenario(Scenario.SERVER)
-    require_some_work(server, served=int(view.run.server["requests"]))
+    require_some_work(server, served=view.server(Scenario.SERVER).requests)
     beats = server.observed.get("beats") or {}
     late, longest = int(beats.get("late", 0)), float(beats.get("max", 0.0))
     calls = sorted(
@@ -154,10 +155,11 @@ def test_entry_point_starts_main_with_asyncio_run(view: PartView) -> None:
 def test_script_requests_overlap_on_the_server(view: PartView) -> None:
     """Lancé comme script, le programme a plusieurs requêtes en cours à la fois"""
     scenario = view.scenario(Scenario.SCRIPT)
-    in_flight = int(view.run.script_server["max_in_flight"])
+    stats = view.server(Scenario.SCRIPT)
+    in_flight = stats.max_in_flight
     if in_flight < 2:
         fail_on_todo(scenario)
-        if scenario.failed_call is not None and not int(view.run.script_server["requests"]):
+        if scenario.failed_call is not None and not stats.requests:
             raise Broken(scenario.crash_text(f"{view.file_name}, lancé comme script,"))
     expect(
         in_flight >= 2,

@@ -45,7 +45,7 @@ def test_download_and_save_writes_one_image_and_returns_its_path(view: PartView)
 def test_script_saves_the_images_of_a_real_server(view: PartView) -> None:
     """Lancé comme script, le programme enregistre les images d'un vrai serveur local"""
     scenario = view.scenario(Scenario.SCRIPT)
-    expected = view.run.script_server["expected"]
+    expected = view.server(Scenario.SCRIPT).expected
     written = list(scenario.run.files.values())
     found = [body for body in expected if body in written]
     if len(found) < len(expected):

@@ -8,10 +8,10 @@ from grader.checks.expectations import (
     expect_no_error_page,
     fail_on_todo,
 )
-from grader.checks.marks import for_both_parts
+from grader.checks.marks import for_both_parts, observed_outside
 from grader.engine.observations import PartView, shown_value
 from grader.engine.outcomes import NotDone, expect
-from grader.engine.plans import Scenario
+from grader.engine.plans import SERVER_FAULTS, Scenario
 
 
 @for_both_parts("errors")
@@ -79,4 +79,31 @@ def test_download_and_save_returns_none_on_failure(view: PartView) -> None:
         "download_and_save() n'écrit aucun fichier quand tout va bien : renvoyer None n'a alors rien "
         "d'une gestion d'erreur.",
         "Commencez par le cas qui réussit : télécharger, écrire le fichier, renvoyer son chemin.",
+    )
+
+
+@for_both_parts("errors")
+@observed_outside
+def test_failures_on_a_real_server_cost_only_their_own_image(view: PartView) -> None:
+    """Sur un vrai serveur local, une URL en échec (404, 500, connexion coupée) ne coûte que son image"""
+    scenario = view.scenario(Scenario.SERVER_ERRORS)
+    stats = view.server(Scenario.SERVER_ERRORS)
+    files = scenario.files()
+    wanted = len(stats.expected)
+    asked = len(stats.requested)  # the good images: every one after the failures too
+    if asked < wanted or len(files) != wanted:
+        fail_on_todo(scenario)
+    expect(
+        stats.requests > 0,
+        "main() n'a envoyé aucune requête au serveur local : rien à vérifier ici.",
+        "Commencez par le cas qui réussit : télécharger chaque URL reçue et enregistrer l'image.",
+    )
+    # What the files hold is the download criterion's business: here, only which exist.
+    expect(
+        asked == wanted and len(files) == wanted,
+        f"Sur le serveur local, {len(SERVER_FAULTS)} URL échouent au milieu du lot (404, 500, connexion "
+        f"coupée) : {asked} image(s) sur {wanted} demandée(s), {len(files)} fichier(s) dans le dossier "
+        f"de sortie ({wanted} attendus).",
+        "Une image en échec ne doit ni arrêter les autres ni laisser de fichier : où se trouvent vos "
+        "try/except, et que font-ils ?",
     )

@@ -144,9 +144,10 @@ def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
     console = view.run.console.split(SCRIPT_END_MARK, 1)[0]
     written = set(scenario.run.files.values())
     urls = scenario.observed.get("urls") or []
-    expected = view.run.script_server["expected"]
+    stats = view.server(Scenario.SCRIPT)
+    expected = stats.expected
     downloaded = [url for url, body in zip(urls, expected, strict=False) if body in written]
-    if not downloaded and written and int(view.run.script_server["requests"]) >= len(urls):
+    if not downloaded and written and stats.requests >= len(urls):
         downloaded = urls  # fetched, then saved wrongly: download's business; the log is judged
     if not downloaded:
         fail_on_todo(scenario)

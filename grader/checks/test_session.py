@@ -60,8 +60,8 @@ def test_main_reuses_its_connections_on_a_real_server(view: PartView) -> None:
     request in flight, as separate sessions would.
     """
     scenario = view.scenario(Scenario.SERVER)
-    stats = view.run.server
-    sent, connections, ports = int(stats["requests"]), int(stats["connections"]), int(stats["ports"])
+    stats = view.server(Scenario.SERVER)
+    sent, connections, ports = stats.requests, stats.connections, stats.ports
     if not sent:
         fail_on_todo(scenario)
         expect(False, NO_REQUEST, "Appelez download_and_save() pour chaque URL reçue, avec la session.")

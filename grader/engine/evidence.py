@@ -1,16 +1,20 @@
-"""What the supervisor saw the student's code do, by itself, on its own loopback servers.
+"""What the supervisor saw the student's code do, by itself, and what that lets a claim earn.
 
 The worker shares its process with the student's code, so everything it reports is a
 claim: a student who reads the grader can forge any of it. The image servers run in the
-supervisor; their bodies are random for each grade and never sent to the worker; the
-files are read from disk once the worker is dead. So when a server counted requests, the
-code really downloaded, and when its exact bytes are on disk, it really saved them. A
-check that judges claims earns its points only once downloads are observed
-(:func:`work_observed`).
+supervisor, their bodies are random for each grade and never sent to the worker, the
+files are read from disk once the worker is dead, and the console is read here. These
+are observed facts (:class:`ServerStats`, the disk, the console).
+
+A check that judges claims earns its points only when observed facts show that the same
+kind of work was done (:data:`CORROBORATION`, one fact per criterion): a forged report
+then adds nothing to code that does not do the work. Checks that judge observed facts
+alone carry the ``observed_outside`` mark and need no corroboration.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,40 +23,92 @@ from grader.engine.plans import Scenario
 if TYPE_CHECKING:
     from grader.engine.supervisor import PartRun
 
-LOOPBACK_SCENARIOS = (Scenario.SERVER, Scenario.SCRIPT)
-
 
 @dataclass(frozen=True)
-class LoopbackWork:
-    """One loopback scenario, as the supervisor observed it."""
+class ServerStats:
+    """What one loopback image server saw during its scenario: observed, never reported."""
 
-    scenario: Scenario
-    requests: int  # counted by the server
-    images: int  # served by the server
-    saved: int  # of those, found byte for byte on disk after the worker ended
+    requests: int = 0
+    max_in_flight: int = 0
+    connections: int = 0  # distinct TCP connections the requests came on
+    ports: int = 0
+    expected: tuple[bytes, ...] = ()  # the image bodies it served, random for this grade
+    requested: frozenset[int] = frozenset()  # indexes in ``expected`` of the images asked for
 
-    @property
-    def done(self) -> bool:
-        return self.requests > 0
-
-
-def loopback_work(run: PartRun) -> list[LoopbackWork]:
-    found = []
-    for name, stats in ((Scenario.SERVER, run.server), (Scenario.SCRIPT, run.script_server)):
-        scenario = run.scenarios.get(str(name))
-        if scenario is None or not stats:
-            continue
-        written = set(scenario.files.values())
-        expected = [bytes(body) for body in stats.get("expected", [])]
-        saved = sum(1 for body in expected if body in written)
-        found.append(LoopbackWork(name, int(stats.get("requests", 0)), len(expected), saved))
-    return found
+    def saved(self, files: dict[str, bytes]) -> int:
+        """How many of its images are on disk, byte for byte."""
+        written = set(files.values())
+        return sum(1 for body in self.expected if body in written)
 
 
-def work_observed(run: PartRun) -> bool:
-    """True once a loopback server received requests for its URLs from this part's code.
+LOOPBACK_SCENARIOS = (Scenario.SERVER, Scenario.SCRIPT, Scenario.SERVER_ERRORS)
 
-    Requests, not saved files: a check about sessions or errors judges code that downloads,
-    and whether it saves correctly is the download criterion's business (not lost twice).
-    """
-    return any(work.done for work in loopback_work(run))
+
+def _stats(run: PartRun, name: Scenario) -> tuple[ServerStats, dict[str, bytes]]:
+    scenario = run.scenarios.get(str(name))
+    return run.servers.get(str(name)) or ServerStats(), scenario.files if scenario else {}
+
+
+def requests_seen(run: PartRun) -> bool:
+    """A loopback server received requests for its URLs from this part's code."""
+    return any(_stats(run, name)[0].requests > 0 for name in LOOPBACK_SCENARIOS)
+
+
+def images_saved(run: PartRun) -> bool:
+    """A loopback server's random bytes are on disk: this part's code downloaded and saved."""
+    return any(stats.saved(files) > 0 for stats, files in (_stats(run, n) for n in LOOPBACK_SCENARIOS))
+
+
+def files_written(run: PartRun) -> bool:
+    """A file appeared in a loopback scenario's folder: this part's code writes files."""
+    return any(files for _, files in (_stats(run, name) for name in LOOPBACK_SCENARIOS))
+
+
+def went_past_failures(run: PartRun) -> bool:
+    """In the failing batch, an image listed after the failures was asked for: errors were survived."""
+    stats, _ = _stats(run, Scenario.SERVER_ERRORS)
+    return any(index >= ERRORS_BEFORE_FAILURES for index in stats.requested)
+
+
+def downloads_overlapped(run: PartRun) -> bool:
+    """A loopback server had two requests or more in flight at once."""
+    return any(_stats(run, name)[0].max_in_flight >= 2 for name in LOOPBACK_SCENARIOS)
+
+
+# Images of the failing batch served before its failing URLs (the others come after them).
+ERRORS_BEFORE_FAILURES = 2
+
+# For each criterion (its name within the part), the observed fact its claims need.
+CORROBORATION: dict[str, Callable[[PartRun], bool]] = {
+    "download": images_saved,
+    "session": requests_seen,
+    "directory": requests_seen,
+    "errors": went_past_failures,
+    "logging": requests_seen,
+    "timing": requests_seen,
+    "files": files_written,
+    "concurrency": downloads_overlapped,
+}
+
+UNCORROBORATED: dict[str, str] = {
+    "download": "aucune des images du serveur local de la correction n'a été enregistrée par votre code",
+    "errors": (
+        "sur le serveur local de la correction, aucune image placée après les URL en échec n'a été "
+        "demandée : le lot s'arrête à la première erreur"
+    ),
+    "files": "aucun fichier écrit par votre code dans les lancements sur le serveur local de la correction",
+    "concurrency": "le serveur local de la correction n'a jamais eu deux requêtes en cours à la fois",
+}
+NO_REQUEST = (
+    "le serveur local de la correction n'a reçu aucune requête de votre code (ni de main(), ni du script)"
+)
+
+
+def corroborated(run: PartRun, criterion: str) -> str:
+    """'' when the criterion's claims may count; else what was observed instead (French)."""
+    name = criterion.split(".", 1)[-1]
+    if CORROBORATION.get(name, requests_seen)(run):
+        return ""
+    if not requests_seen(run):
+        return NO_REQUEST
+    return UNCORROBORATED.get(name, NO_REQUEST)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.engine import text
+from grader.engine.evidence import ServerStats
 from grader.engine.outcomes import Broken, NotDone
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Image, Scenario
@@ -253,6 +254,10 @@ class PartView:
                 )
             return Broken(f"impossible d'importer {name} : {describe_call('le module', call)}", CRASH_HINT)
         return None
+
+    def server(self, name: Scenario) -> ServerStats:
+        """The loopback server of scenario ``name``, as the supervisor saw it (empty if none ran)."""
+        return self.run.servers.get(str(name)) or ServerStats()
 
     def scenario(self, name: Scenario) -> ScenarioView:
         """The scenario's observations; raises the outcome when there are none."""

@@ -36,6 +36,10 @@ SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.02
 # main() called on the loopback server: in part 2 long enough to tell overlap from sequence.
 SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
 SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY = 4, 0.02
+# main() on a loopback server whose URLs fail in the middle of the batch: two images, then
+# these faults (a 404 page, a 500 page, a connection cut before any answer), then two more.
+SERVER_ERROR_IMAGES, SERVER_ERROR_LATENCY = 4, 0.02
+SERVER_FAULTS = ("404", "500", "drop")
 TIMING_IMAGES = 4
 # Far apart, so that a duration written in the code cannot fit both runs, even on a busy machine.
 TIMING_LATENCIES = {"sync": (0.01, 0.06), "async": (0.02, 0.25)}
@@ -60,6 +64,7 @@ class Scenario(StrEnum):
     TIMING_SHORT = "timing_short"
     TIMING_LONG = "timing_long"
     SERVER = "server"
+    SERVER_ERRORS = "server_errors"
 
 
 # The scenarios that run the student's main() on mocked HTTP.
@@ -166,8 +171,9 @@ def build(part: str, script_urls: list[str], server_urls: list[str]) -> PartPlan
     ):
         timed = image_set(TIMING_IMAGES, start=41)
         add(_main(name, timed, latency=latency, console="student", force_info=True, stand_in=True), timed)
-    add({"name": Scenario.SERVER, "kind": "main", "budget": SERVER_BUDGET, "urls": server_urls,
-         "server": True, "out": "images", "auto_create": True, "console": "default"}, [])  # fmt: skip
+    for name in (Scenario.SERVER, Scenario.SERVER_ERRORS):  # their URLs come with each worker
+        add({"name": name, "kind": "main", "budget": SERVER_BUDGET, "urls": server_urls,
+             "server": True, "out": "images", "auto_create": True, "console": "default"}, [])  # fmt: skip
     for spec in specs:
         if "urls_order" in spec:
             spec["urls"] = spec.pop("urls_order")

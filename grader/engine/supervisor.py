@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.engine import plans, readback, sandbox
+from grader.engine import evidence, plans, readback, sandbox
+from grader.engine.evidence import ServerStats
 from grader.engine.paths import KIT_ROOT, PART_FILES, PARTS
 from grader.engine.plans import PartPlan
 from grader.engine.worker import SCRIPT_END_MARK
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from grader.tools.imageserver import ImageServer
 
 HELLO_LIMIT = 30.0  # our own imports, on a loaded machine: never the student's time
+RESTART_HELLO_FLOOR = 2.0
 MAX_FILE_BYTES = readback.MAX_FILE_BYTES
 STACK_DUMP_BYTES = 256 * 1024
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
@@ -68,8 +70,7 @@ class PartRun:
     blocked: list[str] = field(default_factory=list)  # what the guard refused while importing
     refused: str = ""
     source: str = ""
-    script_server: dict[str, Any] = field(default_factory=dict)
-    server: dict[str, Any] = field(default_factory=dict)
+    servers: dict[str, ServerStats] = field(default_factory=dict)  # observed, by scenario name
     seconds: float = 0.0
 
     @property
@@ -145,7 +146,20 @@ def server_specs(part: str) -> list[ServerSpec]:
     return [
         ServerSpec(plans.Scenario.SCRIPT, plans.SCRIPT_IMAGES, plans.SCRIPT_LATENCY, _seed()),
         ServerSpec(plans.Scenario.SERVER, images, latency, _seed()),
+        ServerSpec(
+            plans.Scenario.SERVER_ERRORS, plans.SERVER_ERROR_IMAGES, plans.SERVER_ERROR_LATENCY, _seed()
+        ),
     ]
+
+
+def _scenario_urls(name: str, server: ImageServer) -> list[str]:
+    """What main() is given for a loopback scenario: in the failing batch, faults in the middle."""
+    if name != plans.Scenario.SERVER_ERRORS:
+        return server.urls
+    before = server.urls[: evidence.ERRORS_BEFORE_FAILURES]
+    after = server.urls[evidence.ERRORS_BEFORE_FAILURES :]
+    faults = [server.fault_url(kind, f"image-{kind}.png") for kind in plans.SERVER_FAULTS]
+    return [*before, *faults, *after]
 
 
 class _PartRunner:
@@ -180,17 +194,15 @@ class _PartRunner:
 
     def _record_servers(self, servers: dict[str, ImageServer], played: set[str]) -> None:
         for name, server in servers.items():
-            stats: dict[str, Any] = {
-                "max_in_flight": server.max_in_flight,
-                "requests": server.requests_served,
-                "connections": server.connections,
-                "ports": len(server.base_urls),
-                "expected": [server.expected_bytes(url) for url in server.urls],
-            }
-            if name == plans.Scenario.SCRIPT and (name in played or not self.run.script_server):
-                self.run.script_server = stats
-            elif name == plans.Scenario.SERVER and (name in played or not self.run.server):
-                self.run.server = stats
+            if name in played or name not in self.run.servers:  # a restart replays what was left
+                self.run.servers[name] = ServerStats(
+                    requests=server.requests_served,
+                    max_in_flight=server.max_in_flight,
+                    connections=server.connections,
+                    ports=len(server.base_urls),
+                    expected=tuple(server.expected_bytes(url) for url in server.urls),
+                    requested=server.requested,
+                )
             server.stop()
 
     def _send_plan(
@@ -231,7 +243,7 @@ class _PartRunner:
             before = set(run.scenarios)
             try:
                 servers = self._open_servers(worker)
-                urls = {name: server.urls for name, server in servers.items()}
+                urls = {name: _scenario_urls(name, server) for name, server in servers.items()}
                 for spec in remaining:  # this attempt's servers (new ports after a restart)
                     if spec["name"] in urls:
                         spec["urls"] = urls[spec["name"]]
@@ -258,24 +270,27 @@ class _PartRunner:
         """Reads the worker's events; returns the scenarios left to play and whether it hung."""
         run = self.run
         stack_file = run.folder / "piles.txt"
+        # Our own imports: on a loaded machine they may be slow, but a restart never gets
+        # more than what is left of the part's time (its first worker already started).
+        limit = HELLO_LIMIT if first else max(RESTART_HELLO_FLOOR, self.deadline - time.monotonic())
         try:
-            hello = worker.channel.next(HELLO_LIMIT)
-            if hello is None or hello.get("event") != "hello":
-                self._end_all(specs, "crashed")
-                return [], False
-            run.hello = hello
-            if first:
-                self.started = time.monotonic()
-                self.deadline = self.started + self.deadline_limit
-            loaded = worker.channel.next(plans.LOAD_BUDGET)
+            hello = worker.channel.next(limit)
         except queue.Empty:
-            if run.hello:  # the student's module hangs at import
-                worker.kill()
-                run.load_ending = "hung"
-                run.load_chain = _stack_chain(stack_file, "", run.folder)
-                self._end_all(specs, "not_loaded")
-                return [], False
-            self._end_all(specs, "crashed")
+            hello = None
+        if hello is None or hello.get("event") != "hello":
+            self._end_all(specs, "crashed" if first else "skipped")
+            return [], False
+        run.hello = hello
+        if first:
+            self.started = time.monotonic()
+            self.deadline = self.started + self.deadline_limit
+        try:
+            loaded = worker.channel.next(plans.LOAD_BUDGET)
+        except queue.Empty:  # the student's module hangs at import
+            worker.kill()
+            run.load_ending = "hung"
+            run.load_chain = _stack_chain(stack_file, "", run.folder)
+            self._end_all(specs, "not_loaded")
             return [], False
         if loaded is None:
             worker.process.wait(timeout=5)

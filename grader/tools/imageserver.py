@@ -179,6 +179,7 @@ class ImageServer:
         self._max_in_flight = 0
         self._requests = 0
         self._connections: set[tuple[object, ...]] = set()  # the clients' (address, port) pairs
+        self._requested: set[int] = set()  # indexes of the images asked for
         # start()/stop() may be called from several threads (fixtures, signal handlers).
         self._lifecycle_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -359,6 +360,7 @@ class ImageServer:
         with self._stats_lock:
             self._requests = 0
             self._connections.clear()
+            self._requested.clear()
             self._max_in_flight = self._in_flight
 
     @property
@@ -373,6 +375,12 @@ class ImageServer:
         connections alive (a session) opens at most one per port, a client per request one each."""
         with self._stats_lock:
             return len(self._connections)
+
+    @property
+    def requested(self) -> frozenset[int]:
+        """Indexes (in :attr:`urls`) of the images asked for since the last reset."""
+        with self._stats_lock:
+            return frozenset(self._requested)
 
     @property
     def requests_served(self) -> int:
@@ -430,6 +438,8 @@ class ImageServer:
         if index is None:
             detail = f"Aucune image à l'adresse {html.escape(request.path_qs)}."
             return _error_page(404, "image introuvable", detail)
+        with self._stats_lock:
+            self._requested.add(index)
         return web.Response(
             body=make_png(index, self._seed),
             content_type="image/png",

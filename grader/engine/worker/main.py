@@ -124,6 +124,20 @@ def _limit_resources(dropping: bool) -> list[str]:
     return applied
 
 
+def _stack_file(path: Path) -> IO[str]:
+    """Where faulthandler writes: a new regular file, whatever the previous worker left there.
+
+    The folder is the student's: a FIFO there would block this open, a link would redirect it.
+    """
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError:  # a folder of that name: no stack dumps, the grade goes on
+        return open(os.devnull, "w", encoding="utf-8")
+    return os.fdopen(descriptor, "w", encoding="utf-8")
+
+
 def _drop_privileges(uid: int | None) -> bool:
     if uid is None or not hasattr(os, "setuid"):
         return False
@@ -157,7 +171,7 @@ def run(argv: list[str]) -> None:
     _preload(_student_imports(module_file))
     limits = _limit_resources(plan.get("drop_uid") is not None)
     dropped = _drop_privileges(plan.get("drop_uid"))
-    stacks = open(scratch / "piles.txt", "w", encoding="utf-8")  # noqa: SIM115 - kept open for faulthandler
+    stacks = _stack_file(scratch / "piles.txt")
     filtered = seccomp_filter.install() if plan.get("seccomp") else False
     if plan.get("seccomp") and not filtered:
         raise SystemExit("filtre seccomp non installé")  # never run student code with fewer walls
