@@ -60,6 +60,15 @@ FAMILIES = {
     "resultats": "pièges sur le chemin de results.json",
     "reseau": "contournements du blocage réseau",
     "bouchon": "bouchons qui ne font rien",
+    "evasion": "sorties du bac à sable : dir_fd, fork_exec, garde d'audit muselée, appels système par ctypes",
+    "lecture": "images lues dans le plan de l'ouvrier au lieu d'être téléchargées",
+    "copie": "rendu d'un camarade cherché par /proc ou les dossiers voisins",
+    "orphelin": "processus ou thread qui survit à la correction (double fork, setsid)",
+    "essaim": "enfants et threads qui épuisent la mémoire",
+    "liens": "liens physiques en nombre vers un gros fichier",
+    "arbre": "arborescence très profonde dans le dossier de travail",
+    "plan": "liens symboliques aux noms des fichiers du correcteur, ouvrier relancé",
+    "fifo": "tube nommé à la place du fichier des piles d'appels",
 }
 
 
