@@ -70,6 +70,17 @@ def went_past_failures(run: PartRun) -> bool:
     return any(index >= ERRORS_BEFORE_FAILURES for index in stats.requested)
 
 
+def connections_reused(run: PartRun) -> bool:
+    """Part 1: the server saw its requests come on at most one connection per port (a session).
+
+    Part 2 opens a connection per request in flight even with one session: there, requests.
+    """
+    if run.part != "sync":
+        return requests_seen(run)
+    stats, _ = _stats(run, Scenario.SERVER)
+    return stats.requests > 0 and stats.connections <= stats.ports
+
+
 def downloads_overlapped(run: PartRun) -> bool:
     """A loopback server had two requests or more in flight at once."""
     return any(_stats(run, name)[0].max_in_flight >= 2 for name in LOOPBACK_SCENARIOS)
@@ -81,7 +92,7 @@ ERRORS_BEFORE_FAILURES = 2
 # For each criterion (its name within the part), the observed fact its claims need.
 CORROBORATION: dict[str, Callable[[PartRun], bool]] = {
     "download": images_saved,
-    "session": requests_seen,
+    "session": connections_reused,
     "directory": requests_seen,
     "errors": went_past_failures,
     "logging": requests_seen,
@@ -96,6 +107,7 @@ UNCORROBORATED: dict[str, str] = {
         "sur le serveur local de la correction, aucune image placée après les URL en échec n'a été "
         "demandée : le lot s'arrête à la première erreur"
     ),
+    "session": "le serveur local de la correction a reçu chaque requête sur une nouvelle connexion",
     "files": "aucun fichier écrit par votre code dans les lancements sur le serveur local de la correction",
     "concurrency": "le serveur local de la correction n'a jamais eu deux requêtes en cours à la fois",
 }

@@ -315,14 +315,23 @@ def scenario_download_one(context: Context, spec: dict[str, Any]) -> dict[str, A
 # --- setup_logging alone -------------------------------------------------------------------
 
 
-def _sample(handler: logging.Handler, level: int, created: float) -> str:
+def _sample_record(level: int, created: float) -> logging.LogRecord:
     record = logging.LogRecord("correcteur", level, __file__, 1, "message-témoin", None, None)
     record.created = created
     record.msecs = (created - int(created)) * 1000
+    return record
+
+
+def _sample(handler: logging.Handler, level: int, created: float) -> str:
     try:
-        return handler.format(record)[:300]
+        return handler.format(_sample_record(level, created))[:300]
     except Exception as error:
         return f"<format impossible : {type(error).__name__}>"
+
+
+def _show(handler: logging.Handler, level: int, created: float) -> None:
+    with contextlib.suppress(Exception):
+        handler.handle(_sample_record(level, created))
 
 
 def scenario_log_format(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
@@ -332,6 +341,9 @@ def scenario_log_format(context: Context, spec: dict[str, Any]) -> dict[str, Any
         return {"call": _missing("setup_logging").as_json(), "handlers": []}
     console, outcome = logs.console_from(lambda: call(setup_logging, context.folder)[0])
     now = time.time()
+    for handler in console.handlers:  # the error sample, shown for real: the supervisor reads it
+        if not isinstance(handler, logging.FileHandler):
+            _show(handler, logging.ERROR, now)
     handlers = [
         {
             "info": _sample(h, logging.INFO, now),
