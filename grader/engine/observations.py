@@ -222,6 +222,11 @@ class PartView:
             return Broken(
                 text.one_line(run.refused, 1_000), "Déposez vos fichiers .py eux-mêmes, pas des liens."
             )
+        if run.load_ending == "unreadable":
+            return Broken(
+                f"les fichiers écrits par {name} n'ont pas pu être relus par la correction",
+                "Votre programme doit écrire des images dans son dossier de sortie, rien d'autre.",
+            )
         if run.load_ending == "missing":  # a part not handed in: incomplete, not broken
             return NotDone(f"fichier absent : {name}")
         if run.load_ending == "hung":

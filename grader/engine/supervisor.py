@@ -61,7 +61,7 @@ class PartRun:
     plan: PartPlan
     folder: Path
     load: dict[str, Any] | None = None
-    load_ending: str = ""  # "", "hung", "crashed"
+    load_ending: str = ""  # "", "hung", "crashed", "refused", "missing", "unreadable"
     load_chain: list[dict[str, Any]] = field(default_factory=list)
     hello: dict[str, Any] = field(default_factory=dict)
     scenarios: dict[str, ScenarioRun] = field(default_factory=dict)
@@ -360,8 +360,11 @@ def grade(target: Path) -> GradeRun:
         with ThreadPoolExecutor(max_workers=len(runners)) as pool:
             list(pool.map(_play_part, runners))
         for run in parts.values():
-            for scenario in run.scenarios.values():
-                _read_files(scenario)
+            try:
+                for scenario in run.scenarios.values():
+                    _read_files(scenario)
+            except Exception:  # whatever the student's files did, it costs their part only
+                run.load_ending = "unreadable"
         return GradeRun(target, parts, isolated.protections, time.perf_counter() - start)
 
 
