@@ -31,15 +31,6 @@ def test_main_creates_a_missing_nested_output_folder(view: PartView) -> None:
 def test_main_runs_again_when_the_output_folder_exists(view: PartView) -> None:
     """main() fonctionne quand le dossier de sortie existe déjà (second lancement)"""
     scenario = view.scenario(Scenario.EXISTING_DIR)
-    nested = view.scenario(Scenario.NESTED_DIR)
-    if NESTED not in nested.run.folders:
-        fail_on_todo(nested)
-        # Reusing a folder means nothing for code that never creates one.
-        expect(
-            False,
-            "main() ne crée pas le dossier de sortie : rien à vérifier pour un second lancement.",
-            "Créez d'abord le dossier de sortie avec pathlib (voir la vérification précédente).",
-        )
     failed = scenario.failed_call or {}
     exists_error = failed.get("exception") == "FileExistsError" or "File exists" in str(failed.get("message"))
     expect(
