@@ -56,6 +56,7 @@ import pytest
 
 from grader.engine.criteria import BY_ID, TOTAL_POINTS
 from grader.engine.report import MAX_RESULTS_BYTES
+from grader.engine.sandbox import remove_tree
 from tests.catalogue import (
     CRITERION_IDS,
     KIT_ROOT,
@@ -406,7 +407,7 @@ def prepare(attack: Attack, root: Path) -> AttackRun:
     """Builds the attack's work folder and records what must not change."""
     work = root / attack.name
     if work.exists():
-        shutil.rmtree(work)
+        remove_tree(work)
     work.mkdir(parents=True)
     build_attack(attack, work / "rendu")
     build_folder(work / "camarade", base=SOLUTION_DIR)
@@ -909,7 +910,7 @@ def main(argv: list[str] | None = None) -> int:
     if options.garder:
         print(f"dossier de travail gardé : {batch.root}")
     else:
-        shutil.rmtree(batch.root, ignore_errors=True)
+        remove_tree(batch.root)
     return 0 if all(not run.violations for run in batch.runs.values()) and not batch.kit_changes else 1
 
 

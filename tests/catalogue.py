@@ -196,7 +196,12 @@ def load_variants(folder: Path = VARIANTS_DIR) -> list[Variant]:
     return [load_variant(path) for path in sorted(folder.iterdir()) if path.is_dir()]
 
 
-ATTACK_BASES: dict[str, Path] = {"skeleton": SKELETON_DIR, "solution": SOLUTION_DIR}
+# An attack's base folder, by its « base » name: the committed skeleton (never the working copy,
+# which a student fills in), or the solution.
+ATTACK_BASES: dict[str, Callable[[], Path]] = {
+    "skeleton": lambda: pristine_skeleton().folder,
+    "solution": lambda: SOLUTION_DIR,
+}
 DEFAULT_ATTACK_SECONDS = 20.0
 
 
@@ -399,7 +404,7 @@ def build_attack(attack: Attack, destination: Path) -> Path:
         destination,
         attack.edits,
         where=f"attaque {attack.name}",
-        base=ATTACK_BASES[attack.base],
+        base=ATTACK_BASES[attack.base](),
         texts=attack.files,
     )
     for name in attack.symlinks:

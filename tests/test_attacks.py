@@ -12,11 +12,11 @@ One attack: ``pytest tests/test_attacks.py -k NAME`` or ``python -m tests.attack
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from grader.engine.sandbox import remove_tree
 from tests.attack_harness import ATTACK_BATCH, AttackBatch, report, run_attacks, unshare_problem
 from tests.catalogue import ATTACKS_DIR, Attack, CatalogueError, build_attack, load_attacks
 
@@ -96,7 +96,7 @@ def attack_batch(request: pytest.FixtureRequest) -> AttackBatch:
         pytest.skip(f"Attaques non lancées : {problem} (il faut un espace de noms réseau vide).")
     batch = run_attacks([*_selected(request.session.items), CONTROL])
     request.config.stash[ATTACK_BATCH] = batch
-    shutil.rmtree(batch.root, ignore_errors=True)
+    remove_tree(batch.root)
     return batch
 
 

@@ -23,7 +23,8 @@ from grader.batch.outcome import StudentOutcome
 from grader.batch.results import GRADED, parse_results, zero_results
 from grader.batch.run import BatchError, run_batch
 from grader.batch.runner import SubmissionGrade, grade_submission
-from tests.catalogue import KIT_ROOT, SKELETON_DIR, SOLUTION_DIR
+from tests.catalogue import KIT_ROOT, SOLUTION_DIR
+from tests.pristine import pristine_skeleton
 
 FILES = ("sync_downloader.py", "async_downloader.py")
 MOODLE = "_assignsubmission_file_"
@@ -290,7 +291,7 @@ def test_the_output_folder_may_not_be_inside_the_submissions(tmp_path: Path) -> 
 
 
 def test_a_grade_that_runs_too_long_is_stopped_at_the_deadline(tmp_path: Path) -> None:
-    grade = grade_submission(SKELETON_DIR, tmp_path / "results.json", timeout=0.5)
+    grade = grade_submission(pristine_skeleton().folder, tmp_path / "results.json", timeout=0.5)
     assert grade.statut == "délai dépassé", f"Attendu « délai dépassé » ; vu « {grade.statut} »"
     assert grade.report is None and grade.elapsed < 10, f"Attendu un arrêt rapide ; vu {grade.elapsed:.1f} s"
 

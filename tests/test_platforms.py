@@ -28,7 +28,8 @@ from grader.platforms.gradescope import to_gradescope
 from grader.platforms.gradescope_zip import build_zip
 from grader.platforms.lockfile import pins
 from grader.platforms.prairielearn import to_prairielearn
-from tests.catalogue import CATALOGUE, KIT_ROOT, SKELETON_DIR, SOLUTION_DIR, build_mutant
+from tests.catalogue import CATALOGUE, KIT_ROOT, SOLUTION_DIR, build_mutant
+from tests.pristine import pristine_skeleton
 
 MUTANTS = {mutant.name: mutant for mutant in CATALOGUE.mutants}
 OUTPUT_FORMATS = {"text", "html", "simple_format", "md", "ansi"}
@@ -54,7 +55,7 @@ def results_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("resultats")
     folders = {
         "solution": SOLUTION_DIR,
-        "skeleton": SKELETON_DIR,
+        "skeleton": pristine_skeleton().folder,
         "sync_sans_mkdir": build_mutant(MUTANTS["sync_sans_mkdir"], root / "mutant"),
     }
 
@@ -145,7 +146,7 @@ def _submit(root: Path, key: str, tmp_path: Path) -> Path:
     if key == "solution":
         shutil.copytree(SOLUTION_DIR, submission)  # files at the root
     elif key == "skeleton":
-        shutil.copytree(SKELETON_DIR, submission)
+        shutil.copytree(pristine_skeleton().folder, submission)
     else:
         build_mutant(MUTANTS[key], submission / "mon_tp")  # files in one subfolder
     return case
@@ -221,7 +222,7 @@ def _check_classroom(result: dict[str, Any], where: str) -> None:
 def test_the_classroom_command_hands_the_reporter_a_base64_result(tmp_path: Path) -> None:
     with ThreadPoolExecutor(2) as pool:
         solution, skeleton = pool.map(
-            lambda folder: _classroom(folder, tmp_path), (SOLUTION_DIR, SKELETON_DIR)
+            lambda folder: _classroom(folder, tmp_path), (SOLUTION_DIR, pristine_skeleton().folder)
         )
     _check_classroom(solution, "solution")
     _check_classroom(skeleton, "squelette")

@@ -152,11 +152,14 @@ class ScenarioView:
     # -- what was seen ---------------------------------------------------------------------
 
     @property
-    def seconds_seen_by_supervisor(self) -> float:
-        """How long the scenario took, timed by the supervisor between two reports (an upper
-        bound of main()'s own duration, never shortened by what the worker says)."""
-        seen = self.run.seconds_seen
-        return float(seen) if seen is not None else float(self.observed.get("seconds", 0.0))
+    def longest_duration(self) -> float:
+        """A ceiling for how long main() ran: the larger of the supervisor's timing (between two
+        reports) and the worker's. The supervisor's reader may be late on a loaded machine, and
+        read two reports at once: its figure alone could then fall below the real one."""
+        seen = self.run.seconds_seen or 0.0
+        runs = self.observed.get("runs") or [{}]
+        claimed = max(float(run.get("wall", 0.0)) for run in runs)
+        return max(float(seen), claimed)
 
     def files(self, folder: str = "images") -> dict[str, bytes]:
         prefix = folder.rstrip("/") + "/"
