@@ -63,6 +63,7 @@ def _split_target(posargs: list[str], default: str) -> tuple[str, list[str]]:
 
 # Sessions without a virtualenv of their own run in nox's interpreter: Poetry's environment.
 PYTHON = sys.executable
+KIT = Path(__file__).resolve().parent
 QUIET_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
@@ -136,6 +137,16 @@ def tests(session: nox.Session) -> None:
     # -v: one line per test, so that the three minutes are never silent.
     _python(session, "-m", "pytest", "-v", *session.posargs)
     session.notify("lint")
+
+
+FAST_TESTS = "tests/test_rapide_*.py"
+
+
+@nox.session
+def tests_rapides(session: nox.Session) -> None:
+    """Tests rapides du kit, sans ouvrier ni vraie correction : goldens rejoués, rapport, vérifications."""
+    files = sorted(str(path.relative_to(KIT)) for path in KIT.glob(FAST_TESTS))
+    _python(session, "-m", "pytest", *files, *session.posargs, env=QUIET_PYTEST)
 
 
 # --- a whole class, and the grading platforms ---------------------------------------------

@@ -26,7 +26,7 @@ from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
 from grader.engine.paths import resolve_target, shown_path
 
 if TYPE_CHECKING:
-    from grader.engine import supervisor
+    from grader.engine import recording, supervisor
 
 OUTCOMES = pytest.StashKey[list[CheckOutcome]]()
 GRADE = pytest.StashKey["Future[supervisor.GradeRun]"]()
@@ -43,6 +43,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--results", default="results.json", help="fichier JSON des résultats (défaut : results.json)"
     )
     group.addoption("--checks", default=None, help="fichier JSON du résultat de chaque vérification")
+    group.addoption(
+        "--enregistrer",
+        default=None,
+        metavar="FICHIER",
+        help="pour les mainteneurs du kit : enregistre toutes les observations de la correction "
+        "dans FICHIER (JSON), pour la juger de nouveau avec --rejouer",
+    )
+    group.addoption(
+        "--rejouer",
+        default=None,
+        metavar="FICHIER",
+        help="pour les mainteneurs du kit : juge les observations enregistrées dans FICHIER "
+        "(par --enregistrer) sans lancer aucun processus ; --target est alors ignoré",
+    )
 
 
 def _console() -> TextIO:
@@ -65,6 +79,30 @@ def _start_grading(target: Path) -> Future[supervisor.GradeRun]:
     return future
 
 
+def _replayed(path: Path) -> recording.Recording:
+    """The recorded grade to judge again (maintainers: tests/goldens)."""
+    from grader.engine import recording  # the supervisor's modules: imported only when needed
+
+    try:
+        return recording.load_recording(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, recording.RecordingError) as error:
+        raise pytest.UsageError(f"--rejouer : {path} illisible : {error}") from error
+
+
+def _record(path: Path, grade_run: supervisor.GradeRun | None, answer: reflection.Reflection) -> str:
+    """Writes the observations for --rejouer; returns the French line that says where."""
+    from grader.engine import recording
+
+    if grade_run is None:
+        return "Observations non enregistrées : la correction n'a pas abouti."
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(recording.dump_grade_run(grade_run, answer), encoding="utf-8")
+    except (OSError, recording.RecordingError) as error:
+        return f"Observations non enregistrées dans {path} : {error}"
+    return f"Observations enregistrées : {path}"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
@@ -75,17 +113,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "observed_outside: vérification fondée sur les seuls faits observés hors de l'ouvrier "
         "(serveur local, disque) ; les autres ne comptent qu'une fois le travail observé",
     )
-    target = resolve_target(config.getoption("--target"))
-    checks = config.getoption("--checks")
+    checks, record, replay = (config.getoption(name) for name in ("--checks", "--enregistrer", "--rejouer"))
+    start = time.perf_counter()
+    if replay:
+        recorded = _replayed(Path(replay))
+        target, answer = recorded.grade_run.target, recorded.answer
+        config.stash[GRADE] = Future()
+        config.stash[GRADE].set_result(recorded.grade_run)
+    else:
+        target, answer = resolve_target(config.getoption("--target")), None
+        config.stash[GRADE] = _start_grading(target)
     config.stash[SETTINGS] = {
         "target": target,
+        "answer": answer,  # recorded with the observations; else read in the target at the end
         "results": Path(config.getoption("--results")).absolute(),
         "checks": Path(checks).absolute() if checks else None,
-        "start": time.perf_counter(),
+        "record": Path(record).absolute() if record else None,
+        "start": start,
         "reported": False,
     }
     config.stash[OUTCOMES] = []
-    config.stash[GRADE] = _start_grading(target)
     if config.option.verbose <= 0:
         config.option.tbstyle = "no"  # tracebacks are noise for students
         reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -183,7 +230,7 @@ def _finish(config: pytest.Config, write: Any = None) -> None:
     results = report.score_criteria(outcomes)
     seconds = time.perf_counter() - settings["start"]
     target = settings["target"]
-    answer = reflection.read_answer(target)
+    answer = settings["answer"] or reflection.read_answer(target)
     text = report.render_console(results, f"{shown_path(target)}{os.sep}", grade_run, answer)
     extra = report.extra_data(results, grade_run, answer)
     try:
@@ -193,6 +240,8 @@ def _finish(config: pytest.Config, write: Any = None) -> None:
         where = str(error)
     if settings["checks"] is not None:
         report.write_checks(outcomes, settings["checks"])
+    if settings["record"] is not None:
+        where += "\n" + _record(settings["record"], grade_run, answer)
     (write or _console().write)(text + f"\n\n{where}\n")
     _console().flush()
 

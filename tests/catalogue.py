@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -503,11 +503,13 @@ def grade(
     *,
     isolated_network: bool = False,
     portable: bool = False,
+    options: Sequence[str] = (),
 ) -> Grade:
     """Runs the grader on ``folder`` in a subprocess and reads its results.json and checks.json.
 
     ``isolated_network``: inside a new network namespace (loopback only); ``portable``: with
-    the POSIX-only APIs removed, as on Windows (tests/portable.py).
+    the POSIX-only APIs removed, as on Windows (tests/portable.py); ``options``: more of the
+    grader's options (``--enregistrer=…`` for tests/goldens).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     results_path, checks_path = workdir / "results.json", workdir / "checks.json"
@@ -522,6 +524,7 @@ def grade(
         f"--basetemp={workdir / 'tmp'}",
         "-p",
         "no:cacheprovider",
+        *options,
     ]
     if isolated_network:
         command = NETWORK_NAMESPACE + command
