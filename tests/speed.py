@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.engine.french_numbers import fr_number, fr_seconds
 from tests.pristine import pristine_skeleton
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,10 +55,6 @@ class Timing:
     @property
     def median(self) -> float:
         return statistics.median(self.durations)
-
-
-def _seconds(value: float) -> str:
-    return f"{value:.2f} s".replace(".", ",")
 
 
 def _time(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
@@ -139,12 +136,12 @@ def report(floors: list[Timing], grades: list[Timing], runs: int) -> list[str]:
     floor = floors[-1].median
     width = max(len(timing.label) for timing in floors + grades)
     lines = [f"Plancher de démarrage (médiane de {runs} lancement(s)) :"]
-    lines += [f"  {t.label:<{width}} : {_seconds(t.median)}" for t in floors]
+    lines += [f"  {t.label:<{width}} : {fr_seconds(t.median)}" for t in floors]
     lines += ["", f"poetry run -- nox -s grade -- DOSSIER (médiane de {runs} lancement(s)) :"]
     for timing in grades:
-        shown = ", ".join(f"{d:.2f}".replace(".", ",") for d in timing.durations)
-        ratio = f"×{timing.median / floor:.1f}".replace(".", ",")
-        median = _seconds(timing.median)
+        shown = ", ".join(fr_number(d) for d in timing.durations)
+        ratio = f"×{fr_number(timing.median / floor, 1)}"
+        median = fr_seconds(timing.median)
         lines.append(f"  {timing.label:<{width}} : {median}  ({ratio} le plancher nox + pytest ; {shown})")
     return lines
 

@@ -195,9 +195,3 @@ def with_extra(document: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     current = merged.get("extra_data")
     merged["extra_data"] = {**(current if isinstance(current, dict) else {}), **extra}
     return merged
-
-
-def french_number(value: float, decimals: int = 2) -> str:
-    """17.5 → « 17,5 », 20.0 → « 20 » (decimal comma, no useless zeros)."""
-    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
-    return (text if text != "-0" else "0").replace(".", ",")

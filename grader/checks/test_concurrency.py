@@ -6,10 +6,10 @@ import ast
 
 from grader.checks.expectations import fail_on_todo, require_some_work
 from grader.checks.marks import async_only, observed_outside
+from grader.engine.french_numbers import fr_number
 from grader.engine.observations import PartView
 from grader.engine.outcomes import Broken, expect
 from grader.engine.plans import MAIN_RUNS, SERVER_IMAGES, SERVER_LATENCY, Scenario
-from grader.tools.french_cli import fr_number
 
 BLOCKED_BEATS = 3  # loop turns that each computed 50 ms or more: one can be a GC pause
 LONG_BLOCK = 0.75 * SERVER_LATENCY  # CPU seconds in a single turn: never a legitimate step

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from grader.engine import reflection, text
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
+from grader.engine.french_numbers import fr_number
 from grader.engine.outcomes import CheckOutcome, Kind
-from grader.tools.french_cli import fr_number
 
 if TYPE_CHECKING:
     from grader.engine.supervisor import GradeRun
@@ -117,14 +117,14 @@ def render_console(
         lines.append(part_title)
         for result in (r for r in results if r.criterion.part == part):
             mark = "✓" if result.passed else "✗"
-            points = f"{fr_number(result.score, None)}/{fr_number(result.criterion.points, None)}"
+            points = f"{fr_number(result.score, trim=True)}/{fr_number(result.criterion.points, trim=True)}"
             lines.append(
                 f"  {mark} {result.criterion.id:<18} {result.criterion.title:<58} "
                 f"{points:>7}  {_status_text(result)}".rstrip()
             )
         lines.append("")
     total = total_score(results)
-    mark_line = f"Note : {fr_number(total, None)}/{fr_number(TOTAL_POINTS, None)}"
+    mark_line = f"Note : {fr_number(total, trim=True)}/{fr_number(TOTAL_POINTS, trim=True)}"
     before, lines = lines, []
     lost = [r for r in results if not r.passed and not r.not_done]
     todo = [r.criterion.id for r in results if r.not_done]

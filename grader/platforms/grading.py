@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.discovery import inspect_submission
-from grader.batch.results import ERROR, GradeReport, french_number, parse_results, zero_results
+from grader.batch.results import ERROR, GradeReport, parse_results, zero_results
 from grader.batch.run import grade_one
 from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT
 from grader.batch.staging import StagingArea
+from grader.engine.french_numbers import fr_number
 from grader.engine.text import one_line
 
 
@@ -44,14 +45,18 @@ def comments(document: Mapping[str, Any]) -> list[str]:
 def summary_lines(report: GradeReport, document: Mapping[str, Any]) -> list[str]:
     """A short French summary: mark, status, remarks about the files, criteria lost."""
     lines = [
-        f"Note : {french_number(report.score)}/{french_number(report.max_score)} (statut : {report.statut})",
+        f"Note : {fr_number(report.score, trim=True)}/{fr_number(report.max_score, trim=True)} "
+        f"(statut : {report.statut})",
     ]
     lines += [f"Remarque sur le rendu : {comment}" for comment in comments(document)]
     lost = [test for test in report.tests if not test.passed]
     if lost:
         lines.append(
             "Critères à revoir : "
-            + ", ".join(f"{t.number} ({french_number(t.score)}/{french_number(t.max_score)})" for t in lost)
+            + ", ".join(
+                f"{t.number} ({fr_number(t.score, trim=True)}/{fr_number(t.max_score, trim=True)})"
+                for t in lost
+            )
         )
     else:
         lines.append("Tous les critères sont validés.")

@@ -33,12 +33,10 @@ from typing import IO, Protocol
 
 import requests
 
+from grader.engine.french_numbers import fr_milliseconds, fr_number, fr_seconds
 from grader.tools.children import child_environment
 from grader.tools.french_cli import (
     FrenchArgumentParser,
-    fr_milliseconds,
-    fr_number,
-    fr_seconds,
     int_list,
     non_negative_float,
     non_negative_int,

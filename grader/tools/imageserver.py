@@ -25,10 +25,10 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from aiohttp import web
 
+from grader.engine.french_numbers import fr_milliseconds
 from grader.engine.plans import PNG_SIGNATURE
 from grader.tools.french_cli import (
     FrenchArgumentParser,
-    fr_milliseconds,
     non_negative_float,
     non_negative_int,
     positive_int,
