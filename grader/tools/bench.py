@@ -34,6 +34,7 @@ from typing import IO, Protocol
 import requests
 
 from grader.engine.french_numbers import fr_milliseconds, fr_number, fr_seconds
+from grader.engine.imageserver import STATS_PATH, ImageServer, make_png
 from grader.tools.children import child_environment
 from grader.tools.french_cli import (
     FrenchArgumentParser,
@@ -42,7 +43,6 @@ from grader.tools.french_cli import (
     non_negative_int,
     positive_int,
 )
-from grader.tools.imageserver import STATS_PATH, ImageServer, make_png
 from solution import async_downloader, sync_downloader
 
 METHODS = ("sync", "async", "threads")
