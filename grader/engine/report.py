@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.engine import reflection, text
+from grader.engine.atomic import write_text_atomically
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
 from grader.engine.french_numbers import fr_number
 from grader.engine.outcomes import CheckOutcome, Kind
@@ -337,11 +336,7 @@ def _write_atomically(path: Path, text: str) -> None:
     if path.is_dir() and not path.is_symlink():
         raise ResultsNotWritten(f"Résultats non écrits : {path} est un dossier.")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        write_text_atomically(path, text)
     except OSError as error:
         raise ResultsNotWritten(f"Résultats non écrits dans {path} : {error}") from error
 
