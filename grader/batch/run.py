@@ -32,8 +32,9 @@ from grader.batch.results import (
     worse,
     zero_results,
 )
-from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT, grade_submission
+from grader.batch.runner import DEFAULT_TIMEOUT, grade_submission
 from grader.batch.staging import StagedCopy, StagingArea, remove_tree
+from grader.engine.paths import KIT_ROOT
 
 RESULTS_DIR = "resultats"
 

@@ -9,9 +9,10 @@ from typing import Any
 from grader.batch.discovery import inspect_submission
 from grader.batch.results import ERROR, GradeReport, parse_results, zero_results
 from grader.batch.run import grade_one
-from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT
+from grader.batch.runner import DEFAULT_TIMEOUT
 from grader.batch.staging import StagingArea
 from grader.engine.french_numbers import fr_number
+from grader.engine.paths import KIT_ROOT
 from grader.engine.text import one_line
 
 
