@@ -56,10 +56,10 @@ import pytest
 
 from grader.engine.criteria import BY_ID, TOTAL_POINTS
 from grader.engine.french_numbers import fr_number
+from grader.engine.paths import KIT_ROOT
 from grader.engine.report import MAX_RESULTS_BYTES
 from tests.catalogue import (
     CRITERION_IDS,
-    KIT_ROOT,
     PART_CRITERIA,
     SOLUTION_DIR,
     Attack,

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.engine.french_numbers import fr_number, fr_seconds
+from grader.engine.paths import KIT_ROOT
 from tests.pristine import pristine_skeleton
 
-ROOT = Path(__file__).resolve().parent.parent
 QUIET_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # as the grade session runs it
 FLOOR_NOXFILE = textwrap.dedent(
     """
@@ -75,7 +75,7 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
 def half_finished(destination: Path) -> Path:
     """The solution's sync_downloader.py with the untouched skeleton's async_downloader.py."""
     shutil.copytree(pristine_skeleton().folder, destination)
-    shutil.copyfile(ROOT / "solution" / "sync_downloader.py", destination / "sync_downloader.py")
+    shutil.copyfile(KIT_ROOT / "solution" / "sync_downloader.py", destination / "sync_downloader.py")
     return destination
 
 
@@ -88,7 +88,7 @@ def endless(destination: Path) -> Path:
         "        except BaseException:\n            continue\n"
     )
     for name in ("sync_downloader.py", "async_downloader.py"):
-        text = (ROOT / "solution" / name).read_text(encoding="utf-8")
+        text = (KIT_ROOT / "solution" / name).read_text(encoding="utf-8")
         start = text.index('    """', text.index("def main("))
         body = text.index("\n", text.index('"""', start + 7)) + 1
         (destination / name).write_text(text[:body] + loop + text[body:], encoding="utf-8")
@@ -111,7 +111,7 @@ def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
         ("nox + pytest sur un dossier vide", [python, "-m", "nox", "-s", "floor"], None),
     ]
     targets = [
-        ("solution/", ROOT / "solution"),
+        ("solution/", KIT_ROOT / "solution"),
         ("skeleton/ intact", pristine_skeleton().folder),
         ("à moitié fait (partie 1 finie)", half_finished(scratch / "moitie")),
         ("pire cas : main() boucle sans fin", endless(scratch / "boucle")),
@@ -120,13 +120,15 @@ def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
     env = _environment({})
     grade = [python, "-m", "nox", "-s", "grade", "--"]
     # Warm-up: bytecode caches, file system caches.
-    _time([*grade, str(ROOT / "solution"), f"--results={results}"], ROOT, env)
+    _time([*grade, str(KIT_ROOT / "solution"), f"--results={results}"], KIT_ROOT, env)
     floors = [
         Timing(label, [_time(command, empty, env_) for _ in range(runs)])
         for label, command, env_ in floor_commands
     ]
     grades = [
-        Timing(label, [_time([*grade, str(folder), f"--results={results}"], ROOT, env) for _ in range(runs)])
+        Timing(
+            label, [_time([*grade, str(folder), f"--results={results}"], KIT_ROOT, env) for _ in range(runs)]
+        )
         for label, folder in targets
     ]
     return floors, grades

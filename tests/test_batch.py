@@ -23,7 +23,8 @@ from grader.batch.outcome import StudentOutcome
 from grader.batch.results import GRADED, parse_results, zero_results
 from grader.batch.run import BatchError, run_batch
 from grader.batch.runner import SubmissionGrade, grade_submission
-from tests.catalogue import KIT_ROOT, SKELETON_DIR, SOLUTION_DIR
+from grader.engine.paths import KIT_ROOT
+from tests.catalogue import SKELETON_DIR, SOLUTION_DIR
 
 FILES = ("sync_downloader.py", "async_downloader.py")
 MOODLE = "_assignsubmission_file_"
