@@ -22,10 +22,10 @@ from rich.progress import (
 from rich.text import Text
 
 from grader.batch.outcome import StudentOutcome
-from grader.batch.results import STATUSES
 from grader.batch.run import BatchError, default_out_dir, run_batch
 from grader.batch.runner import DEFAULT_TIMEOUT
 from grader.engine.french_numbers import fr_number
+from grader.engine.statuses import GradeStatus
 
 
 class EndTimeColumn(ProgressColumn):
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         console=console,
     )
     task = progress.add_task("correction", total=None)
-    seen: Counter[str] = Counter()
+    seen: Counter[GradeStatus] = Counter()
 
     def on_start(total: int, to_grade: int) -> None:
         progress.update(task, total=total)
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for warning in summary.warnings:
         console.print(f"[yellow]Attention :[/] {warning}")
-    statuses = ", ".join(f"{seen[s]} {s}" for s in STATUSES if seen[s])
+    statuses = ", ".join(f"{seen[s]} {s}" for s in GradeStatus if seen[s])
     scores = [outcome.score for outcome in summary.outcomes]
     mean = fr_number(sum(scores) / len(scores), trim=True) if scores else "—"
     print(

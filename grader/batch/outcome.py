@@ -13,6 +13,7 @@ from typing import Any
 
 from grader.batch.results import GradeReport, ResultsError, parse_results, with_extra
 from grader.engine.atomic import write_text_atomically
+from grader.engine.statuses import GradeStatus
 from grader.engine.text import json_safe
 
 
@@ -21,7 +22,7 @@ class StudentOutcome:
     student: str
     slug: str
     folder: str  # the submission folder's name in the class folder
-    statut: str
+    statut: GradeStatus
     report: GradeReport  # always present: zeros with an explanation when nothing could be graded
     comments: tuple[str, ...]  # what the batch noticed (renamed, missing, duplicate, timeout…)
     elapsed: float  # seconds spent grading (0 when nothing was graded)

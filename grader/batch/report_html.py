@@ -17,15 +17,20 @@ from pathlib import Path
 
 from grader.batch.cache import GRADER_DIR
 from grader.batch.outcome import StudentOutcome
-from grader.batch.results import STATUSES
 from grader.batch.scale import CRITERIA, TOTAL_POINTS
 from grader.engine.french_numbers import fr_number
+from grader.engine.statuses import GradeStatus
 
 FILE_NAME = "rapport.html"
 FEEDBACK_DIR = "retours"
 TOP_FEEDBACK = 10
 
-_STATUS_CLASS = {"noté": "ok", "incomplet": "warn", "erreur": "bad", "délai dépassé": "bad"}
+_STATUS_CLASS = {
+    GradeStatus.GRADED: "ok",
+    GradeStatus.INCOMPLETE: "warn",
+    GradeStatus.ERROR: "bad",
+    GradeStatus.TIMED_OUT: "bad",
+}
 
 CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --accent: #3b6fb6; --ok: #2f855a;
@@ -72,8 +77,8 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _badge(statut: str) -> str:
-    return f'<span class="badge {_STATUS_CLASS.get(statut, "bad")}">{escape(statut)}</span>'
+def _badge(statut: GradeStatus) -> str:
+    return f'<span class="badge {_STATUS_CLASS[statut]}">{escape(statut)}</span>'
 
 
 def _histogram(scores: Sequence[float]) -> str:
@@ -236,7 +241,7 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
             f"{fr_number(min(scores), trim=True)} – {fr_number(max(scores), trim=True)}" if scores else "—",
             "min – max",
         ),
-        *((str(statuses[status]), status) for status in STATUSES if statuses[status]),
+        *((str(statuses[status]), status) for status in GradeStatus if statuses[status]),
     ]
     counts, where = feedback_lines(outcomes)
     top_rows = (

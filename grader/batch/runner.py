@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.results import ERROR, TIMED_OUT, GradeReport, ResultsError, read_results
+from grader.batch.results import GradeReport, ResultsError, read_results
 from grader.engine.paths import KIT_ROOT
 from grader.engine.process_tree import NEW_GROUP_FLAGS, NEW_SESSION, kill_tree
+from grader.engine.statuses import GradeStatus
 
 DEFAULT_TIMEOUT = 90.0  # the grader stops itself after 50 s; this is for what it cannot stop
 _LOG_TAIL_LINES = 20
@@ -28,7 +29,7 @@ class SubmissionGrade:
     """What grading one folder gave: the report, or why there is none."""
 
     report: GradeReport | None
-    statut: str
+    statut: GradeStatus
     elapsed: float
     returncode: int | None  # None: killed at the deadline
     problem: str | None  # French, for the instructor: why the report is missing or partial
@@ -109,10 +110,10 @@ def grade_submission(
     tail = _tail(log_path)
     if returncode is None:
         problem = f"la correction a dépassé le délai de {timeout:g} s : processus arrêté"
-        return SubmissionGrade(None, TIMED_OUT, elapsed, None, problem, tail)
+        return SubmissionGrade(None, GradeStatus.TIMED_OUT, elapsed, None, problem, tail)
     try:
         report = read_results(results_path)
     except ResultsError as error:
         problem = f"le correcteur n'a pas produit de résultats exploitables (code {returncode}) : {error}"
-        return SubmissionGrade(None, ERROR, elapsed, returncode, problem, tail)
+        return SubmissionGrade(None, GradeStatus.ERROR, elapsed, returncode, problem, tail)
     return SubmissionGrade(report, report.statut, elapsed, returncode, None, tail)

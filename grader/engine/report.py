@@ -13,6 +13,7 @@ from grader.engine.atomic import write_text_atomically
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
 from grader.engine.french_numbers import fr_number
 from grader.engine.outcomes import CheckOutcome, Kind
+from grader.engine.statuses import GradeStatus
 
 if TYPE_CHECKING:
     from grader.engine.supervisor import GradeRun
@@ -192,13 +193,13 @@ def _output(result: CriterionResult) -> str:
     return text.multi_line("\n".join(lines), MAX_TEST_OUTPUT_CHARS)
 
 
-def grade_status(results: list[CriterionResult]) -> str:
+def grade_status(results: list[CriterionResult]) -> GradeStatus:
     """noté, incomplet (TODOs left), erreur (code that crashes or does not load)."""
     if any(result.broken for result in results):
-        return "erreur"
+        return GradeStatus.ERROR
     if any(result.not_done for result in results):
-        return "incomplet"
-    return "noté"
+        return GradeStatus.INCOMPLETE
+    return GradeStatus.GRADED
 
 
 def extra_data(
@@ -210,7 +211,7 @@ def extra_data(
         for scenario in part.scenarios.values()
     )
     return {
-        "statut": "délai dépassé" if hung else grade_status(results),
+        "statut": (GradeStatus.TIMED_OUT if hung else grade_status(results)).value,
         "protections": grade_run.protections.describe() if grade_run else [],
         "reponses": reflection.answer_for_results(answer),
     }

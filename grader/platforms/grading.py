@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.discovery import inspect_submission
-from grader.batch.results import ERROR, GradeReport, parse_results, zero_results
+from grader.batch.results import GradeReport, parse_results, zero_results
 from grader.batch.run import grade_one
 from grader.batch.runner import DEFAULT_TIMEOUT
 from grader.batch.staging import StagingArea
 from grader.engine.french_numbers import fr_number
 from grader.engine.paths import KIT_ROOT
+from grader.engine.statuses import GradeStatus
 from grader.engine.text import one_line
 
 
@@ -33,7 +34,7 @@ def grade_folder(folder: Path, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str,
 
 def failure_document(message: str) -> dict[str, Any]:
     """What to hand the platform when even our own machinery failed (it must get a result)."""
-    return zero_results(f"La correction automatique a échoué : {message}", ERROR)
+    return zero_results(f"La correction automatique a échoué : {message}", GradeStatus.ERROR)
 
 
 def comments(document: Mapping[str, Any]) -> list[str]:
