@@ -55,11 +55,12 @@ from typing import IO, Any
 import pytest
 
 from grader.engine.criteria import BY_ID, TOTAL_POINTS
+from grader.engine.french_numbers import fr_number
+from grader.engine.paths import KIT_ROOT
 from grader.engine.report import MAX_RESULTS_BYTES
 from grader.engine.sandbox import remove_tree
 from tests.catalogue import (
     CRITERION_IDS,
-    KIT_ROOT,
     PART_CRITERIA,
     SOLUTION_DIR,
     Attack,
@@ -629,10 +630,6 @@ def run_attack(attack: Attack, root: Path, kit: KitSnapshot, runs: dict[str, Att
 # --- final checks --------------------------------------------------------------------------
 
 
-def _french(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
-
-
 def check_results(run: AttackRun) -> None:
     data, problem = _read_results_bytes(run.results_path)
     if problem is not None:
@@ -671,7 +668,7 @@ def check_results(run: AttackRun) -> None:
     if wrong_max or not math.isclose(score, total, abs_tol=0.011) or score > TOTAL_POINTS:
         run.fail(
             "Attendu : un barème cohérent (note = somme des critères, points maximaux du barème) ; "
-            f"vu : note {_french(score)}, somme des critères {_french(total)}, "
+            f"vu : note {fr_number(score, trim=True)}, somme des critères {fr_number(total, trim=True)}, "
             f"maxima faux : {wrong_max or 'aucun'}."
         )
 
@@ -679,7 +676,8 @@ def check_results(run: AttackRun) -> None:
 def _lost(run: AttackRun) -> str:
     assert run.document is not None
     lost = [
-        f"{test['number']} {_french(float(test['score']))}/{_french(float(test['max_score']))}"
+        f"{test['number']} {fr_number(float(test['score']), trim=True)}/"
+        f"{fr_number(float(test['max_score']), trim=True)}"
         for test in run.document["tests"]
         if test["status"] != "passed"
     ]
@@ -692,13 +690,15 @@ def check_score(run: AttackRun) -> None:
         return
     if score > attack.max_score + 1e-9:
         run.fail(
-            f"Attendu : au plus {_french(attack.max_score)}/20 (ce que le travail honnête rapporte) ; "
-            f"vu : {_french(score)}/20 (critères non validés : {_lost(run)})."
+            f"Attendu : au plus {fr_number(attack.max_score, trim=True)}/20 "
+            "(ce que le travail honnête rapporte) ; "
+            f"vu : {fr_number(score, trim=True)}/20 (critères non validés : {_lost(run)})."
         )
     if attack.min_score is not None and score < attack.min_score - 1e-9:
         run.fail(
-            f"Attendu : au moins {_french(attack.min_score)}/20 (les points honnêtes sont gardés) ; "
-            f"vu : {_french(score)}/20 (critères non validés : {_lost(run)})."
+            f"Attendu : au moins {fr_number(attack.min_score, trim=True)}/20 "
+            "(les points honnêtes sont gardés) ; "
+            f"vu : {fr_number(score, trim=True)}/20 (critères non validés : {_lost(run)})."
         )
     if attack.refusal:
         refused_parts = {name.split("_", 1)[0] for name in attack.symlinks}
@@ -734,9 +734,10 @@ def check_console(run: AttackRun) -> None:
     shown = {value.replace(",", ".") for value in CONSOLE_NOTE.findall(run.stdout.text if run.stdout else "")}
     wrong = sorted(value for value in shown if not math.isclose(float(value), run.score, abs_tol=0.005))
     if wrong:
+        displayed = ", ".join(fr_number(float(v), trim=True) + "/20" for v in wrong)
         run.fail(
             "Attendu : la note affichée sur la console égale celle de results.json "
-            f"({_french(run.score)}/20) ; vu affiché : {', '.join(_french(float(v)) + '/20' for v in wrong)}."
+            f"({fr_number(run.score, trim=True)}/20) ; vu affiché : {displayed}."
         )
 
 
@@ -857,11 +858,11 @@ def run_attacks(
 def describe(run: AttackRun) -> str:
     """One line for the table: expected, seen, verdict."""
     attack = run.attack
-    expected = f"≤ {_french(attack.max_score)}/20"
+    expected = f"≤ {fr_number(attack.max_score, trim=True)}/20"
     if attack.min_score is not None:
-        expected = f"{_french(attack.min_score)} à {_french(attack.max_score)}/20"
-    seen = "pas de note" if run.score is None else f"{_french(run.score)}/20"
-    duration = "?" if run.elapsed is None else f"{_french(round(run.elapsed, 1))} s"
+        expected = f"{fr_number(attack.min_score, trim=True)} à {fr_number(attack.max_score, trim=True)}/20"
+    seen = "pas de note" if run.score is None else f"{fr_number(run.score, trim=True)}/20"
+    duration = "?" if run.elapsed is None else f"{fr_number(round(run.elapsed, 1), trim=True)} s"
     verdict = "contenue" if not run.violations else f"ÉCHEC : {run.violations[0]}"
     return f"{run.name} | attendu {expected} | vu {seen} en {duration} | {verdict}"
 

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.batch.results import french_number
 from grader.batch.run import run_batch
+from grader.engine.french_numbers import fr_number
 from tests.catalogue import CATALOGUE, SOLUTION_DIR, build_mutant, build_variant
 
 TARGET_SECONDS = 180.0
@@ -90,8 +90,8 @@ def main() -> None:
         parallel = time.perf_counter() - start
         per_minute = args.count / parallel * 60
         print(
-            f"En parallèle ({args.jobs} à la fois) : {french_number(parallel, 1)} s, "
-            f"soit {french_number(per_minute, 1)} rendus par minute."
+            f"En parallèle ({args.jobs} à la fois) : {fr_number(parallel, 1, trim=True)} s, "
+            f"soit {fr_number(per_minute, 1, trim=True)} rendus par minute."
         )
 
         sample_dir = root / "echantillon"
@@ -107,12 +107,13 @@ def main() -> None:
         hanging_time = sum(o.elapsed for o in summary.outcomes if o.folder in looping)
         sequential = mean * (args.count - len(looping)) + hanging_time
         print(
-            f"Un par un (mesuré sur {args.sample} rendus, {french_number(mean, 2)} s chacun, extrapolé à "
-            f"{args.count}, plus {french_number(hanging_time, 1)} s pour le rendu qui boucle) : "
-            f"environ {french_number(sequential, 0)} s."
+            f"Un par un (mesuré sur {args.sample} rendus, {fr_number(mean, 2, trim=True)} s chacun, "
+            "extrapolé à "
+            f"{args.count}, plus {fr_number(hanging_time, 1, trim=True)} s pour le rendu qui boucle) : "
+            f"environ {fr_number(sequential, 0, trim=True)} s."
         )
         print(
-            f"Accélération : ×{french_number(sequential / parallel, 2)} "
+            f"Accélération : ×{fr_number(sequential / parallel, 2, trim=True)} "
             "par rapport à la correction un par un."
         )
         verdict = "atteint" if parallel <= TARGET_SECONDS else "pas atteint"

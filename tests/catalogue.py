@@ -42,10 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.engine.criteria import CRITERIA, TOTAL_POINTS
-from grader.engine.paths import PART_FILES
+from grader.engine.paths import KIT_ROOT, PART_FILES
 from tests.pristine import pristine_skeleton
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIR = KIT_ROOT / "solution"
 # The working copy, which a student fills in: the kit's tests grade pristine_skeleton() instead.
 SKELETON_DIR = KIT_ROOT / "skeleton"

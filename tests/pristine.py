@@ -20,7 +20,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
+from grader.engine.paths import KIT_ROOT
+
 SKELETON = "skeleton"
 REVISION = "HEAD"
 GIT_TIMEOUT = 30.0

@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.engine.french_numbers import fr_number, fr_seconds
+from grader.engine.paths import KIT_ROOT
 from tests.pristine import pristine_skeleton
 
-ROOT = Path(__file__).resolve().parent.parent
 QUIET_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # as the grade session runs it
 FLOOR_NOXFILE = textwrap.dedent(
     """
@@ -56,10 +57,6 @@ class Timing:
         return statistics.median(self.durations)
 
 
-def _seconds(value: float) -> str:
-    return f"{value:.2f} s".replace(".", ",")
-
-
 def _time(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
@@ -78,7 +75,7 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
 def half_finished(destination: Path) -> Path:
     """The solution's sync_downloader.py with the untouched skeleton's async_downloader.py."""
     shutil.copytree(pristine_skeleton().folder, destination)
-    shutil.copyfile(ROOT / "solution" / "sync_downloader.py", destination / "sync_downloader.py")
+    shutil.copyfile(KIT_ROOT / "solution" / "sync_downloader.py", destination / "sync_downloader.py")
     return destination
 
 
@@ -91,7 +88,7 @@ def endless(destination: Path) -> Path:
         "        except BaseException:\n            continue\n"
     )
     for name in ("sync_downloader.py", "async_downloader.py"):
-        text = (ROOT / "solution" / name).read_text(encoding="utf-8")
+        text = (KIT_ROOT / "solution" / name).read_text(encoding="utf-8")
         start = text.index('    """', text.index("def main("))
         body = text.index("\n", text.index('"""', start + 7)) + 1
         (destination / name).write_text(text[:body] + loop + text[body:], encoding="utf-8")
@@ -114,7 +111,7 @@ def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
         ("nox + pytest sur un dossier vide", [python, "-m", "nox", "-s", "floor"], None),
     ]
     targets = [
-        ("solution/", ROOT / "solution"),
+        ("solution/", KIT_ROOT / "solution"),
         ("skeleton/ intact", pristine_skeleton().folder),
         ("à moitié fait (partie 1 finie)", half_finished(scratch / "moitie")),
         ("pire cas : main() boucle sans fin", endless(scratch / "boucle")),
@@ -123,13 +120,15 @@ def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
     env = _environment({})
     grade = [python, "-m", "nox", "-s", "grade", "--"]
     # Warm-up: bytecode caches, file system caches.
-    _time([*grade, str(ROOT / "solution"), f"--results={results}"], ROOT, env)
+    _time([*grade, str(KIT_ROOT / "solution"), f"--results={results}"], KIT_ROOT, env)
     floors = [
         Timing(label, [_time(command, empty, env_) for _ in range(runs)])
         for label, command, env_ in floor_commands
     ]
     grades = [
-        Timing(label, [_time([*grade, str(folder), f"--results={results}"], ROOT, env) for _ in range(runs)])
+        Timing(
+            label, [_time([*grade, str(folder), f"--results={results}"], KIT_ROOT, env) for _ in range(runs)]
+        )
         for label, folder in targets
     ]
     return floors, grades
@@ -139,12 +138,12 @@ def report(floors: list[Timing], grades: list[Timing], runs: int) -> list[str]:
     floor = floors[-1].median
     width = max(len(timing.label) for timing in floors + grades)
     lines = [f"Plancher de démarrage (médiane de {runs} lancement(s)) :"]
-    lines += [f"  {t.label:<{width}} : {_seconds(t.median)}" for t in floors]
+    lines += [f"  {t.label:<{width}} : {fr_seconds(t.median)}" for t in floors]
     lines += ["", f"poetry run -- nox -s grade -- DOSSIER (médiane de {runs} lancement(s)) :"]
     for timing in grades:
-        shown = ", ".join(f"{d:.2f}".replace(".", ",") for d in timing.durations)
-        ratio = f"×{timing.median / floor:.1f}".replace(".", ",")
-        median = _seconds(timing.median)
+        shown = ", ".join(fr_number(d) for d in timing.durations)
+        ratio = f"×{fr_number(timing.median / floor, 1)}"
+        median = fr_seconds(timing.median)
         lines.append(f"  {timing.label:<{width}} : {median}  ({ratio} le plancher nox + pytest ; {shown})")
     return lines
 

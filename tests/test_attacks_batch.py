@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from grader.engine import bubblewrap
+from grader.engine.paths import KIT_ROOT
 from tests.attack_harness import unshare_problem
-from tests.catalogue import KIT_ROOT, NETWORK_NAMESPACE, SOLUTION_DIR, _subprocess_environment
+from tests.catalogue import NETWORK_NAMESPACE, SOLUTION_DIR, _subprocess_environment
 
 FILES = ("sync_downloader.py", "async_downloader.py")
 MOODLE = "_assignsubmission_file_"

@@ -20,10 +20,12 @@ import pytest
 from grader.batch import gradebook, report_html
 from grader.batch.discovery import expected_name, extract_archive, find_submissions, student_name
 from grader.batch.outcome import StudentOutcome
-from grader.batch.results import GRADED, parse_results, zero_results
+from grader.batch.results import NO_STATUS, parse_results, zero_results
 from grader.batch.run import BatchError, run_batch
 from grader.batch.runner import SubmissionGrade, grade_submission
-from tests.catalogue import KIT_ROOT, SOLUTION_DIR
+from grader.engine.paths import KIT_ROOT
+from grader.engine.statuses import GradeStatus
+from tests.catalogue import SOLUTION_DIR
 from tests.pristine import pristine_skeleton
 
 FILES = ("sync_downloader.py", "async_downloader.py")
@@ -164,11 +166,11 @@ def test_a_malformed_class_grades_to_a_complete_gradebook_without_touching_any_s
 
 
 def test_notes_csv_uses_semicolons_decimal_commas_and_a_byte_order_mark(tmp_path: Path) -> None:
-    document = zero_results("rien", GRADED)
+    document = zero_results("rien", GradeStatus.GRADED)
     document["tests"][1].update(score=1.5, status="passed")
     document["score"] = 1.5
     outcome = StudentOutcome(
-        '=HYPERLINK("x")', "x", "dossier", GRADED, parse_results(document), ("a; b",), 3.25, "k"
+        '=HYPERLINK("x")', "x", "dossier", GradeStatus.GRADED, parse_results(document), ("a; b",), 3.25, "k"
     )
     path = tmp_path / "notes.csv"
     gradebook.write_gradebook([outcome], path)
@@ -187,10 +189,57 @@ def test_notes_csv_uses_semicolons_decimal_commas_and_a_byte_order_mark(tmp_path
 def _fake_grader(calls: list[Path]) -> object:
     def fake(folder: Path, results_path: Path, *, timeout: float, **_: object) -> SubmissionGrade:
         calls.append(folder)
-        report = parse_results(zero_results("pas encore fait", "incomplet"))
+        report = parse_results(zero_results("pas encore fait", GradeStatus.INCOMPLETE))
         return SubmissionGrade(report, report.statut, 0.1, 0, None, "")
 
     return fake
+
+
+def test_the_status_is_read_from_extra_data_never_guessed_from_the_feedback() -> None:
+    # Feedback that quotes a student's text can say anything: only extra_data.statut counts.
+    misleading = "tourne encore après 3 s ; impossible d'importer ; pas encore fait ; erreur inattendue"
+    for status in GradeStatus:
+        report = parse_results(zero_results(misleading, status))
+        assert report.statut is status and report.status_problem is None, (
+            f"Attendu le statut écrit « {status} » ; vu « {report.statut} » ({report.status_problem})"
+        )
+
+
+def test_a_results_json_without_status_counts_as_an_error_with_its_reason() -> None:
+    document = zero_results(
+        "Pas encore fait : les fonctions lèvent encore NotImplementedError.", GradeStatus.GRADED
+    )
+    document["tests"][0].update(score=2.0, status="passed")
+    document["score"] = 2.0
+    for extra in ({}, {"statut": "inconnu"}, "pas un objet"):
+        document["extra_data"] = extra
+        report = parse_results(document)
+        assert report.statut == "erreur", (
+            f"extra_data {extra!r} : attendu « erreur » ; vu « {report.statut} »"
+        )
+        assert report.status_problem == NO_STATUS, (
+            f"extra_data {extra!r} : attendu la raison « {NO_STATUS} » ; vu {report.status_problem!r}"
+        )
+        assert report.score == 2.0, f"extra_data {extra!r} : attendu la note gardée (2) ; vu {report.score}"
+    del document["extra_data"]
+    assert parse_results(document).statut == "erreur", "Sans extra_data : attendu « erreur »"
+
+
+def test_a_status_other_than_graded_is_explained_from_the_status_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake(folder: Path, results_path: Path, *, timeout: float, **_: object) -> SubmissionGrade:
+        report = parse_results(zero_results("Critère : rien à voir ici.", GradeStatus.TIMED_OUT))
+        return SubmissionGrade(report, report.statut, 0.1, 0, None, "")
+
+    monkeypatch.setattr("grader.batch.run.grade_submission", fake)
+    class_dir = tmp_path / "promo"
+    _copy_solution(_submission(class_dir, "Alpha Anne", 1))
+    outcome = run_batch(class_dir, jobs=1).outcomes[0]
+    assert outcome.statut == "délai dépassé", f"Attendu « délai dépassé » ; vu « {outcome.statut} »"
+    assert GradeStatus.TIMED_OUT.meaning in outcome.comments, (
+        f"Attendu le commentaire « {GradeStatus.TIMED_OUT.meaning} » ; vu {outcome.comments}"
+    )
 
 
 def test_a_rerun_skips_unchanged_submissions_and_regrades_changed_ones(
@@ -297,10 +346,10 @@ def test_a_grade_that_runs_too_long_is_stopped_at_the_deadline(tmp_path: Path) -
 
 
 def _outcome(student: str, feedback: str, score: float) -> StudentOutcome:
-    document = zero_results(feedback, "erreur")
+    document = zero_results(feedback, GradeStatus.ERROR)
     document["score"] = score
     return StudentOutcome(
-        student, "eleve", "dossier <b>", "erreur", parse_results(document), ("<i>x</i>",), 1.0, "k"
+        student, "eleve", "dossier <b>", GradeStatus.ERROR, parse_results(document), ("<i>x</i>",), 1.0, "k"
     )
 
 

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.engine.paths import KIT_ROOT
 from tests.pristine import pristine_skeleton
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("skeleton", "solution")
 MODULES = ("sync_downloader", "async_downloader")
 FUNCTIONS = ("filename_from_url", "setup_logging", "download_and_save", "main")
@@ -37,7 +37,7 @@ MIRRORED_PATTERNS = ("*.py", "*.md")
 
 def folder(package: str) -> Path:
     """solution/ from the working copy; skeleton/ as committed (a student may have filled it in)."""
-    return pristine_skeleton().folder if package == "skeleton" else ROOT / package
+    return pristine_skeleton().folder if package == "skeleton" else KIT_ROOT / package
 
 
 def module(package: str, name: str) -> ModuleType:

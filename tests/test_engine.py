@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from grader.engine.paths import KIT_ROOT
 from grader.engine.worker.aioresponses_compat import fix_needed
 from grader.engine.worker.logs import LoggingState
 from tests.catalogue import CATALOGUE, Grade, build_mutant, grade, in_network_namespace
 from tests.pristine import pristine_skeleton
 
-ROOT = Path(__file__).resolve().parent.parent
 SYNC_CRITERIA = {
     "sync.download",
     "sync.session",
@@ -29,7 +29,7 @@ SYNC_CRITERIA = {
 
 def _submission(tmp_path: Path, file: str, old: str, new: str) -> Path:
     folder = tmp_path / "rendu"
-    shutil.copytree(ROOT / "solution", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(KIT_ROOT / "solution", folder, ignore=shutil.ignore_patterns("__pycache__"))
     path = folder / file
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, f"extrait attendu une fois dans {file}, vu {text.count(old)} fois"
@@ -49,7 +49,7 @@ def test_syntax_error_costs_its_part_only_and_names_file_and_line(tmp_path: Path
     output = result.marks["sync.download"].output
     line = next(
         number
-        for number, text in enumerate((ROOT / "solution/sync_downloader.py").read_text().splitlines(), 1)
+        for number, text in enumerate((KIT_ROOT / "solution/sync_downloader.py").read_text().splitlines(), 1)
         if text.startswith("def main(")
     )
     assert f"sync_downloader.py, ligne {line}" in output, (
@@ -86,7 +86,9 @@ def test_student_code_runs_in_a_scratch_folder(tmp_path: Path) -> None:
         f"    output_dir.mkdir(parents=True, exist_ok=True)\n    Path({marker!r}).write_text('x')\n",
     )
     assert result.score == 20, f"attendu 20/20 (le fichier en plus est sans effet), vu {result.score}"
-    left = [path for path in (ROOT, ROOT / "grader", tmp_path / "correction") if (path / marker).exists()]
+    left = [
+        path for path in (KIT_ROOT, KIT_ROOT / "grader", tmp_path / "correction") if (path / marker).exists()
+    ]
     assert not left, f"attendu aucun fichier laissé hors du dossier temporaire, vu {left}"
 
 
@@ -106,7 +108,7 @@ def test_sys_exit_in_main_does_not_end_the_grading(tmp_path: Path) -> None:
 
 
 def test_results_follow_the_gradescope_format(tmp_path: Path) -> None:
-    result = grade("solution", ROOT / "solution", tmp_path)
+    result = grade("solution", KIT_ROOT / "solution", tmp_path)
     document = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert document["score"] == 20 and len(document["tests"]) == 14, (
         f"vu {document['score']}, {len(document['tests'])} entrées"
@@ -165,13 +167,12 @@ PORTABLE_MUTANTS = ("sync_sans_mkdir", "async_await_dans_la_boucle", "sync_boucl
 @pytest.mark.parametrize("key", ["solution", "skeleton", *PORTABLE_MUTANTS])
 def test_marks_are_the_same_without_posix_only_apis(key: str, tmp_path: Path) -> None:
     """As on Windows: no SIGALRM, setitimer, alarm, pthread_sigmask, fork nor resource module."""
-    root = Path(__file__).resolve().parent.parent
     mutants = {mutant.name: mutant for mutant in CATALOGUE.mutants}
     if key in mutants:
         folder = build_mutant(mutants[key], tmp_path / "dossier")
         expected = mutants[key].loses
     elif key == "solution":
-        folder, expected = root / key, frozenset()
+        folder, expected = KIT_ROOT / key, frozenset()
     else:  # the committed skeleton, whatever the working copy holds
         folder, expected = pristine_skeleton().folder, frozenset(_all_criteria())
     result = grade(key, folder, tmp_path / "correction", portable=True)

@@ -20,11 +20,11 @@ import aiohttp
 import pytest
 import requests
 
+from grader.engine.imageserver import ImageServer
 from grader.engine.plans import PNG_SIGNATURE
 from grader.engine.supervisor import ScriptRun, run_script
 from grader.tools.children import child_environment
 from grader.tools.french_cli import translate_error
-from grader.tools.imageserver import ImageServer
 
 # ---------------------------------------------------------------------------------------------
 # Helpers

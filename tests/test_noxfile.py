@@ -6,12 +6,12 @@ import importlib
 import logging
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from grader.engine.paths import KIT_ROOT
+
 KNOWN = {"grade", "demo", "tests", "grade_pythons"}
 
 
@@ -19,14 +19,14 @@ KNOWN = {"grade", "demo", "tests", "grade_pythons"}
 def noxfile() -> ModuleType:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYENV_VERSION", "system")  # importing must not touch this process's pyenv setup
-        patch.syspath_prepend(str(ROOT))
+        patch.syspath_prepend(str(KIT_ROOT))
         return importlib.import_module("noxfile")
 
 
 def _nox(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "nox", *args],
-        cwd=ROOT,
+        cwd=KIT_ROOT,
         capture_output=True,
         text=True,
         encoding="utf-8",

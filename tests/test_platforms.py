@@ -23,12 +23,13 @@ import pytest
 
 from grader.batch.runner import grade_submission
 from grader.batch.scale import CRITERION_IDS, TOTAL_POINTS
+from grader.engine.paths import KIT_ROOT
 from grader.platforms.classroom import to_classroom
 from grader.platforms.gradescope import to_gradescope
 from grader.platforms.gradescope_zip import build_zip
 from grader.platforms.lockfile import pins
 from grader.platforms.prairielearn import to_prairielearn
-from tests.catalogue import CATALOGUE, KIT_ROOT, SOLUTION_DIR, build_mutant
+from tests.catalogue import CATALOGUE, SOLUTION_DIR, build_mutant
 from tests.pristine import pristine_skeleton
 
 MUTANTS = {mutant.name: mutant for mutant in CATALOGUE.mutants}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.engine.paths import KIT_ROOT
 from grader.engine.reflection import (
     ANSWERS_FILE,
     MARKER,
@@ -21,7 +22,6 @@ from grader.engine.reflection import (
 )
 from tests.pristine import pristine_skeleton
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "# Question\n\nPourquoi ?\n\n"
 
 
@@ -42,7 +42,7 @@ def test_untouched_skeleton_has_the_marker_and_no_answer() -> None:
 
 
 def test_solution_holds_a_model_answer_with_the_demo_figures() -> None:
-    reflection = read_answer(ROOT / "solution")
+    reflection = read_answer(KIT_ROOT / "solution")
     assert reflection.status is Status.WRITTEN and reflection.words >= 150, (
         f"attendu : une réponse modèle d'au moins 150 mots dans solution/ ; vu {reflection.status}, "
         f"{reflection.words} mots"
@@ -55,7 +55,7 @@ def test_solution_holds_a_model_answer_with_the_demo_figures() -> None:
 
 def test_skeleton_and_solution_ask_the_same_question() -> None:
     skeleton = (pristine_skeleton().folder / ANSWERS_FILE).read_text(encoding="utf-8")
-    solution = (ROOT / "solution" / ANSWERS_FILE).read_text(encoding="utf-8")
+    solution = (KIT_ROOT / "solution" / ANSWERS_FILE).read_text(encoding="utf-8")
     asked = [text.partition(MARKER)[0] for text in (skeleton, solution)]
     assert asked[0] == asked[1], (
         "attendu : le même texte au-dessus du repère dans skeleton/ et solution/ ; "

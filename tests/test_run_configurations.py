@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from grader.engine.paths import KIT_ROOT
 from tests.pristine import pristine_skeleton
 
-ROOT = Path(__file__).resolve().parent.parent
-RUN_DIR = ROOT / ".run"
+RUN_DIR = KIT_ROOT / ".run"
 PROJECT_DIR = "$PROJECT_DIR$"
 RUN_TIMEOUT = 90.0
 # What a project copy needs to run nox's sessions: the rest of the kit is not involved.
@@ -117,7 +117,7 @@ def test_configuration_uses_the_project_interpreter_from_the_project_root(name: 
         spec = importlib.util.find_spec(config.target)
         assert spec is not None, f"{config.file} : attendu un module {config.target} installé ; vu aucun"
     else:
-        script = Path(config.target.replace(PROJECT_DIR, str(ROOT)))
+        script = Path(config.target.replace(PROJECT_DIR, str(KIT_ROOT)))
         assert script.is_file(), f"{config.file} : attendu le script {script} ; il n'existe pas"
 
 
@@ -129,9 +129,9 @@ def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project as PyCharm would see it, with the committed skeleton instead of the working copy."""
     copy = tmp_path_factory.mktemp("projet")
     for name in PROJECT_FILES:
-        shutil.copy2(ROOT / name, copy / name)
+        shutil.copy2(KIT_ROOT / name, copy / name)
     for name in PROJECT_FOLDERS:
-        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(KIT_ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copytree(pristine_skeleton().folder, copy / "skeleton")
     return copy
 

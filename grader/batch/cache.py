@@ -6,8 +6,9 @@ import hashlib
 from pathlib import Path
 
 from grader.batch.discovery import Submission
+from grader.engine.paths import KIT_ROOT
 
-GRADER_DIR = Path(__file__).resolve().parent.parent
+GRADER_DIR = KIT_ROOT / "grader"
 # Files that only present the marks: changing them does not call for grading again.
 PRESENTATION = (
     "batch/report_html.py",

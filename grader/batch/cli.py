@@ -22,9 +22,10 @@ from rich.progress import (
 from rich.text import Text
 
 from grader.batch.outcome import StudentOutcome
-from grader.batch.results import STATUSES, french_number
 from grader.batch.run import BatchError, default_out_dir, run_batch
 from grader.batch.runner import DEFAULT_TIMEOUT
+from grader.engine.french_numbers import fr_number
+from grader.engine.statuses import GradeStatus
 
 
 class EndTimeColumn(ProgressColumn):
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         console=console,
     )
     task = progress.add_task("correction", total=None)
-    seen: Counter[str] = Counter()
+    seen: Counter[GradeStatus] = Counter()
 
     def on_start(total: int, to_grade: int) -> None:
         progress.update(task, total=total)
@@ -121,12 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for warning in summary.warnings:
         console.print(f"[yellow]Attention :[/] {warning}")
-    statuses = ", ".join(f"{seen[s]} {s}" for s in STATUSES if seen[s])
+    statuses = ", ".join(f"{seen[s]} {s}" for s in GradeStatus if seen[s])
     scores = [outcome.score for outcome in summary.outcomes]
-    mean = french_number(sum(scores) / len(scores)) if scores else "—"
+    mean = fr_number(sum(scores) / len(scores), trim=True) if scores else "—"
     print(
         f"{len(summary.outcomes)} rendu(s) : {summary.graded} corrigé(s), {summary.reused} repris, "
-        f"en {french_number(summary.wall_time, 1)} s ; moyenne {mean}/20 ; {statuses or 'aucun rendu'}."
+        f"en {fr_number(summary.wall_time, 1, trim=True)} s ; moyenne {mean}/20 ; "
+        f"{statuses or 'aucun rendu'}."
     )
     print(f"Notes : {summary.gradebook}")
     print(f"Rapport : {summary.report}")

@@ -17,7 +17,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from grader.batch.results import ERROR, INCOMPLETE
+from grader.batch.results import worse
+from grader.engine.statuses import GradeStatus
 
 EXPECTED_FILES: tuple[str, ...] = ("sync_downloader.py", "async_downloader.py")
 MAX_FILE_BYTES = 1_000_000
@@ -47,7 +48,7 @@ class Submission:
     folder: Path
     files: dict[str, FoundFile] = field(default_factory=dict)
     comments: list[str] = field(default_factory=list)
-    statut: str | None = None  # imposed by what was found (missing file, bad encoding)
+    statut: GradeStatus | None = None  # imposed by what was found (missing file, bad encoding)
 
     @property
     def gradable(self) -> bool:
@@ -151,7 +152,7 @@ def _choose(candidates: list[_Candidate], paired: set[str]) -> list[_Candidate]:
 def inspect_submission(folder: Path, student: str, slug: str) -> Submission:
     submission = Submission(student, slug, folder)
     candidates, links, others = _walk(folder)
-    statuses: list[str] = []
+    statuses: list[GradeStatus] = []
     paired = _paired_folders(candidates)
     for link in links:
         submission.comments.append(
@@ -162,7 +163,7 @@ def inspect_submission(folder: Path, student: str, slug: str) -> Submission:
         if not mine:
             shown = f" ; autres fichiers présents : {', '.join(others[:5])}" if others else ""
             submission.comments.append(f"fichier manquant : {expected}{shown}")
-            statuses.append(INCOMPLETE)
+            statuses.append(GradeStatus.INCOMPLETE)
             continue
         chosen = mine[0]
         if len(mine) > 1:
@@ -177,7 +178,7 @@ def inspect_submission(folder: Path, student: str, slug: str) -> Submission:
         size = chosen.path.lstat().st_size
         if size > MAX_FILE_BYTES:
             submission.comments.append(f"{chosen.relative} refusé : {size} octets, plus de {MAX_FILE_BYTES}")
-            statuses.append(ERROR)
+            statuses.append(GradeStatus.ERROR)
             continue
         content = chosen.path.read_bytes()
         problem = _decodes(content)
@@ -186,10 +187,10 @@ def inspect_submission(folder: Path, student: str, slug: str) -> Submission:
                 f"{chosen.relative} n'est pas encodé en UTF-8 ({problem}) : corrigé tel quel, mais Python "
                 "peut refuser de le lire ; réenregistrez le fichier en UTF-8"
             )
-            statuses.append(ERROR)
+            statuses.append(GradeStatus.ERROR)
         submission.files[expected] = FoundFile(expected, chosen.relative, content, chosen.renamed)
     if statuses:
-        submission.statut = ERROR if ERROR in statuses else INCOMPLETE
+        submission.statut = worse(*statuses)
     return submission
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from grader.batch.outcome import StudentOutcome
-from grader.batch.results import french_number
 from grader.batch.scale import CRITERIA, TOTAL_POINTS
+from grader.engine.french_numbers import fr_number
 
 FILE_NAME = "notes.csv"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -22,8 +22,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def header() -> list[str]:
     return [
         "Étudiant",
-        f"Note /{french_number(TOTAL_POINTS)}",
-        *(f"{criterion.id} /{french_number(criterion.points)}" for criterion in CRITERIA),
+        f"Note /{fr_number(TOTAL_POINTS, trim=True)}",
+        *(f"{criterion.id} /{fr_number(criterion.points, trim=True)}" for criterion in CRITERIA),
         "Statut",
         "Durée de correction (s)",
         "Dossier",
@@ -39,13 +39,13 @@ def row(outcome: StudentOutcome) -> list[str]:
     marks = []
     for criterion in CRITERIA:
         test = outcome.report.test(criterion.id)
-        marks.append(french_number(test.score) if test else "")
+        marks.append(fr_number(test.score, trim=True) if test else "")
     return [
         _text(outcome.student),
-        french_number(outcome.score),
+        fr_number(outcome.score, trim=True),
         *marks,
         outcome.statut,
-        french_number(outcome.elapsed, 1),
+        fr_number(outcome.elapsed, 1, trim=True),
         _text(outcome.folder),
         _text(" | ".join(outcome.comments)),
     ]

@@ -7,13 +7,13 @@ It is stored as the student's results JSON (Gradescope-shaped, batch details und
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader.batch.results import GradeReport, ResultsError, parse_results, with_extra
+from grader.engine.atomic import write_text_atomically
+from grader.engine.statuses import GradeStatus
 from grader.engine.text import json_safe
 
 
@@ -22,7 +22,7 @@ class StudentOutcome:
     student: str
     slug: str
     folder: str  # the submission folder's name in the class folder
-    statut: str
+    statut: GradeStatus
     report: GradeReport  # always present: zeros with an explanation when nothing could be graded
     comments: tuple[str, ...]  # what the batch noticed (renamed, missing, duplicate, timeout…)
     elapsed: float  # seconds spent grading (0 when nothing was graded)
@@ -46,12 +46,9 @@ class StudentOutcome:
 
 
 def write_json_atomically(path: Path, document: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        # File names from a submission may hold lone surrogates: cleaned, or encoding fails.
-        stream.write(json.dumps(json_safe(document), ensure_ascii=False, indent=2) + "\n")
-    os.replace(temporary, path)
+    """``document`` as indented JSON, written by the engine's one atomic writer."""
+    # File names from a submission may hold lone surrogates: cleaned, or encoding fails.
+    write_text_atomically(path, json.dumps(json_safe(document), ensure_ascii=False, indent=2) + "\n")
 
 
 def load_outcome(path: Path) -> StudentOutcome | None:

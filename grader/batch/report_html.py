@@ -17,14 +17,20 @@ from pathlib import Path
 
 from grader.batch.cache import GRADER_DIR
 from grader.batch.outcome import StudentOutcome
-from grader.batch.results import STATUSES, french_number
 from grader.batch.scale import CRITERIA, TOTAL_POINTS
+from grader.engine.french_numbers import fr_number
+from grader.engine.statuses import GradeStatus
 
 FILE_NAME = "rapport.html"
 FEEDBACK_DIR = "retours"
 TOP_FEEDBACK = 10
 
-_STATUS_CLASS = {"noté": "ok", "incomplet": "warn", "erreur": "bad", "délai dépassé": "bad"}
+_STATUS_CLASS = {
+    GradeStatus.GRADED: "ok",
+    GradeStatus.INCOMPLETE: "warn",
+    GradeStatus.ERROR: "bad",
+    GradeStatus.TIMED_OUT: "bad",
+}
 
 CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --accent: #3b6fb6; --ok: #2f855a;
@@ -71,8 +77,8 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _badge(statut: str) -> str:
-    return f'<span class="badge {_STATUS_CLASS.get(statut, "bad")}">{escape(statut)}</span>'
+def _badge(statut: GradeStatus) -> str:
+    return f'<span class="badge {_STATUS_CLASS[statut]}">{escape(statut)}</span>'
 
 
 def _histogram(scores: Sequence[float]) -> str:
@@ -138,12 +144,13 @@ def _criteria_chart(outcomes: Sequence[StudentOutcome]) -> str:
         color = "#2f855a" if rate >= 0.75 else "#b7791f" if rate >= 0.4 else "#c53030"
         parts.append(
             f'<text x="0" y="{y + 16}" font-size="12" fill="#1f2933">{escape(criterion.id)} '
-            f"({french_number(criterion.points)} pt)</text>"
+            f"({fr_number(criterion.points, trim=True)} pt)</text>"
             f'<rect x="{bar_x}" y="{y + 4}" width="{bar_w}" height="16" rx="3" fill="#edf0f4"/>'
             f'<rect x="{bar_x}" y="{y + 4}" width="{bar_w * rate:.1f}" height="16" rx="3" fill="{color}">'
             f"<title>{escape(criterion.title)}</title></rect>"
             f'<text x="{bar_x + bar_w + 8}" y="{y + 16}" font-size="12" fill="#1f2933">'
-            f"{round(rate * 100)} % · moyenne {french_number(mean)}/{french_number(criterion.points)}</text>"
+            f"{round(rate * 100)} % · moyenne {fr_number(mean, trim=True)}/"
+            f"{fr_number(criterion.points, trim=True)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -199,21 +206,23 @@ def _student_page(outcome: StudentOutcome, class_name: str) -> str:
         css = "passed" if test.passed else "failed"
         rows.append(
             f"<tr><td><b>{escape(test.number)}</b><br><span class=comment>{escape(test.name)}</span></td>"
-            f'<td class="num {css}">{french_number(test.score)}/{french_number(test.max_score)}</td>'
+            f'<td class="num {css}">{fr_number(test.score, trim=True)}/'
+            f"{fr_number(test.max_score, trim=True)}</td>"
             f"<td><pre>{escape(test.output)}</pre></td></tr>"
         )
     comments = "".join(f"<li>{escape(comment)}</li>" for comment in outcome.comments)
     body = (
         f'<p class="sub"><a href="../{FILE_NAME}">← rapport de la promotion {escape(class_name)}</a></p>'
         f"<h1>{escape(outcome.student)}</h1>"
-        f'<p class="sub">Note : <b>{french_number(outcome.score)}/{french_number(TOTAL_POINTS)}</b> '
+        f'<p class="sub">Note : <b>{fr_number(outcome.score, trim=True)}/'
+        f"{fr_number(TOTAL_POINTS, trim=True)}</b> "
         f"{_badge(outcome.statut)} · dossier « {escape(outcome.folder)} » · "
-        f"correction en {french_number(outcome.elapsed, 1)} s</p>"
+        f"correction en {fr_number(outcome.elapsed, 1, trim=True)} s</p>"
         + (f"<section><h2>Remarques sur le rendu</h2><ul>{comments}</ul></section>" if comments else "")
         + "<section><h2>Détail par critère</h2><table><tr><th>critère</th><th class=num>points</th>"
         "<th>retour</th></tr>" + "".join(rows) + "</table></section>"
     )
-    return _page(f"{outcome.student} : {french_number(outcome.score)}/20", body)
+    return _page(f"{outcome.student} : {fr_number(outcome.score, trim=True)}/20", body)
 
 
 def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: str) -> Path:
@@ -226,10 +235,13 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
     statuses = Counter(outcome.statut for outcome in outcomes)
     cards = [
         (str(len(outcomes)), "rendus"),
-        (french_number(statistics.fmean(scores)) if scores else "—", "moyenne /20"),
-        (french_number(statistics.median(scores)) if scores else "—", "médiane /20"),
-        (f"{french_number(min(scores))} – {french_number(max(scores))}" if scores else "—", "min – max"),
-        *((str(statuses[status]), status) for status in STATUSES if statuses[status]),
+        (fr_number(statistics.fmean(scores), trim=True) if scores else "—", "moyenne /20"),
+        (fr_number(statistics.median(scores), trim=True) if scores else "—", "médiane /20"),
+        (
+            f"{fr_number(min(scores), trim=True)} – {fr_number(max(scores), trim=True)}" if scores else "—",
+            "min – max",
+        ),
+        *((str(statuses[status]), status) for status in GradeStatus if statuses[status]),
     ]
     counts, where = feedback_lines(outcomes)
     top_rows = (
@@ -242,8 +254,8 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
     )
     student_rows = "".join(
         f'<tr><td><a href="{FEEDBACK_DIR}/{escape(o.slug)}.html">{escape(o.student)}</a></td>'
-        f"<td class=num><b>{french_number(o.score)}</b></td><td>{_badge(o.statut)}</td>"
-        f"<td class=num>{french_number(o.elapsed, 1)} s</td>"
+        f"<td class=num><b>{fr_number(o.score, trim=True)}</b></td><td>{_badge(o.statut)}</td>"
+        f"<td class=num>{fr_number(o.elapsed, 1, trim=True)} s</td>"
         f"<td class=comment>{escape(' | '.join(o.comments))}</td></tr>"
         for o in sorted(outcomes, key=lambda o: o.student.casefold())
     )

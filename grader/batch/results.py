@@ -1,33 +1,29 @@
-"""Reading the grader's results.json (Gradescope-shaped) and deriving a submission's status.
+"""Reading the grader's results.json (Gradescope-shaped), status included.
 
-The grader writes ``score`` (out of 20) and ``tests[]`` (one per criterion). The engine
-rewrite may add ``execution_time``, ``output``, ``output_format``, ``visibility`` and
-``extra_data`` (with ``statut`` and ``reponses``): they are read when present and derived
-when absent.
+The grader writes ``score`` (out of 20), ``tests[]`` (one per criterion), ``execution_time``,
+``output``, ``output_format``, ``visibility`` and ``extra_data`` (with ``statut`` and
+``reponses``). The status is the engine's :class:`~grader.engine.statuses.GradeStatus`, read
+from ``extra_data.statut`` and never guessed from the French feedback: a document without
+one (an old or foreign results.json) counts as « erreur », with :data:`NO_STATUS` as reason.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.batch.scale import CRITERIA, TOTAL_POINTS
+from grader.engine.statuses import GradeStatus
 
-GRADED = "noté"
-INCOMPLETE = "incomplet"
-ERROR = "erreur"
-TIMED_OUT = "délai dépassé"
-STATUSES: tuple[str, ...] = (GRADED, INCOMPLETE, ERROR, TIMED_OUT)
 # When two sources disagree (the files found, the grader's report), the worse one wins.
-_SEVERITY = {status: rank for rank, status in enumerate(STATUSES)}
-
-# Phrases of the grader's French feedback that reveal a status (kept together: engine-owned).
-_NOT_DONE = ("pas encore fait",)
-_HUNG = ("tourne encore après", "vérification interrompue", "durée maximale")
-_BROKEN = ("impossible d'importer", "erreur inattendue")
+_SEVERITY = {status: rank for rank, status in enumerate(GradeStatus)}  # best to worst
+NO_STATUS = (
+    "results.json sans statut reconnu (extra_data.statut absent ou inconnu : ancien format ou "
+    "autre correcteur) : compté « erreur », notes reprises telles quelles"
+)
 
 
 class ResultsError(ValueError):
@@ -54,10 +50,11 @@ class GradeReport:
 
     score: float
     tests: tuple[TestResult, ...]
-    statut: str
+    statut: GradeStatus  # read from extra_data.statut, « erreur » when absent (see status_problem)
     execution_time: float | None
     output: str
     document: dict[str, Any] = field(repr=False)
+    status_problem: str | None = None  # French, for the instructor: why the status is not the grader's
 
     @property
     def max_score(self) -> float:
@@ -67,35 +64,15 @@ class GradeReport:
         return next((test for test in self.tests if test.number == number), None)
 
 
-def worse(*statuses: str) -> str:
-    return max(statuses, key=lambda status: _SEVERITY.get(status, _SEVERITY[ERROR]))
+def worse(*statuses: GradeStatus) -> GradeStatus:
+    return max(statuses, key=_SEVERITY.__getitem__)
 
 
-def derive_status(tests: Iterable[TestResult]) -> str:
-    """The status the grader's feedback implies, when it does not say it itself."""
-    outputs = [test.output.lower() for test in tests if not test.passed]
-    if any(phrase in output for output in outputs for phrase in _HUNG):
-        return TIMED_OUT
-    if any(phrase in output for output in outputs for phrase in _BROKEN):
-        return ERROR
-    if any(phrase in output for output in outputs for phrase in _NOT_DONE):
-        return INCOMPLETE
-    return GRADED
-
-
-def status_reason(tests: Iterable[TestResult], statut: str) -> str | None:
-    """One line telling the instructor why the grader's feedback implies ``statut``."""
-    phrases = {TIMED_OUT: _HUNG, ERROR: _BROKEN, INCOMPLETE: _NOT_DONE}.get(statut, ())
-    lost = [test for test in tests if not test.passed]
-    if statut == INCOMPLETE:
-        count = sum("pas encore fait" in test.output.lower() for test in lost)
-        return f"{count} critère(s) pas encore fait(s) (TODO restants)" if count else None
-    for test in lost:
-        for line in test.output.splitlines():
-            if any(phrase in line.lower() for phrase in phrases):
-                text = line.split(" : ", 1)[-1] if " : " in line else line
-                return text if len(text) <= 200 else text[:199] + "…"
-    return None
+def read_status(document: Mapping[str, Any]) -> GradeStatus | None:
+    """The status the grader wrote in ``extra_data.statut``; None if absent or unknown."""
+    extra = document.get("extra_data")
+    written = extra.get("statut") if isinstance(extra, dict) else None
+    return next((status for status in GradeStatus if status.value == written), None)
 
 
 def relocate(document: Mapping[str, Any], folder: str, shown: str = "") -> dict[str, Any]:
@@ -143,18 +120,16 @@ def parse_results(document: object) -> GradeReport:
                 output=str(raw.get("output", "")),
             )
         )
-    extra = document.get("extra_data")
-    statut = extra.get("statut") if isinstance(extra, dict) else None
-    if statut not in STATUSES:
-        statut = derive_status(tests)
+    statut = read_status(document)
     execution_time = document.get("execution_time")
     return GradeReport(
         score=_number(document.get("score"), "score"),
         tests=tuple(tests),
-        statut=str(statut),
+        statut=GradeStatus.ERROR if statut is None else statut,
         execution_time=float(execution_time) if isinstance(execution_time, int | float) else None,
         output=str(document.get("output", "")),
         document=dict(document),
+        status_problem=NO_STATUS if statut is None else None,
     )
 
 
@@ -169,7 +144,7 @@ def read_results(path: Path) -> GradeReport:
         raise ResultsError(f"{path.name} n'est pas du JSON valide : {error}") from error
 
 
-def zero_results(message: str, statut: str) -> dict[str, Any]:
+def zero_results(message: str, statut: GradeStatus) -> dict[str, Any]:
     """A Gradescope-shaped document for a submission the grader could not mark: 0 everywhere."""
     return {
         "score": 0.0,
@@ -185,7 +160,7 @@ def zero_results(message: str, statut: str) -> dict[str, Any]:
             }
             for criterion in CRITERIA
         ],
-        "extra_data": {"statut": statut},
+        "extra_data": {"statut": statut.value},
     }
 
 
@@ -195,9 +170,3 @@ def with_extra(document: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     current = merged.get("extra_data")
     merged["extra_data"] = {**(current if isinstance(current, dict) else {}), **extra}
     return merged
-
-
-def french_number(value: float, decimals: int = 2) -> str:
-    """17.5 → « 17,5 », 20.0 → « 20 » (decimal comma, no useless zeros)."""
-    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
-    return (text if text != "-0" else "0").replace(".", ",")

@@ -21,19 +21,11 @@ from grader.batch import gradebook, report_html
 from grader.batch.cache import kit_fingerprint, submission_key
 from grader.batch.discovery import ArchiveError, Submission, extract_archive, find_submissions
 from grader.batch.outcome import StudentOutcome, load_outcome, write_json_atomically
-from grader.batch.results import (
-    ERROR,
-    GRADED,
-    INCOMPLETE,
-    TIMED_OUT,
-    parse_results,
-    relocate,
-    status_reason,
-    worse,
-    zero_results,
-)
-from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT, grade_submission
+from grader.batch.results import parse_results, relocate, worse, zero_results
+from grader.batch.runner import DEFAULT_TIMEOUT, grade_submission
 from grader.batch.staging import StagedCopy, StagingArea, remove_tree
+from grader.engine.paths import KIT_ROOT
+from grader.engine.statuses import GradeStatus
 
 RESULTS_DIR = "resultats"
 
@@ -84,10 +76,10 @@ def _check_folders(source: Path, out_dir: Path) -> None:
         raise BatchError(f"le dossier de sortie {out_dir} est dans le correcteur : choisissez-en un autre.")
 
 
-def _comment_for(grade_problem: str | None, statut: str) -> list[str]:
+def _comment_for(grade_problem: str | None, statut: GradeStatus) -> list[str]:
     if grade_problem is None:
         return []
-    return [grade_problem if statut != TIMED_OUT else f"{grade_problem} (boucle infinie ?)"]
+    return [grade_problem if statut != GradeStatus.TIMED_OUT else f"{grade_problem} (boucle infinie ?)"]
 
 
 def _intact(copy: StagedCopy) -> bool:
@@ -103,11 +95,18 @@ def grade_safely(submission: Submission, key: str, area: StagingArea, timeout: f
         return grade_one(submission, key, area, timeout)
     except Exception as error:
         message = f"erreur interne pendant la correction : {type(error).__name__} : {error}"
-        report = parse_results(zero_results(message, ERROR))
+        report = parse_results(zero_results(message, GradeStatus.ERROR))
         comments = (*submission.comments, message)
         # No resume key: the next run tries again.
         return StudentOutcome(
-            submission.student, submission.slug, submission.folder.name, ERROR, report, comments, 0.0, ""
+            submission.student,
+            submission.slug,
+            submission.folder.name,
+            GradeStatus.ERROR,
+            report,
+            comments,
+            0.0,
+            "",
         )
 
 
@@ -115,7 +114,7 @@ def grade_one(submission: Submission, key: str, area: StagingArea, timeout: floa
     comments = list(submission.comments)
     if not submission.gradable:
         message = "Aucun fichier à corriger : " + " ; ".join(submission.comments)
-        statut = submission.statut or INCOMPLETE
+        statut = submission.statut or GradeStatus.INCOMPLETE
         return StudentOutcome(
             submission.student, submission.slug, submission.folder.name, statut,
             parse_results(zero_results(message, statut)), tuple(comments), 0.0, key,
@@ -131,13 +130,15 @@ def grade_one(submission: Submission, key: str, area: StagingArea, timeout: floa
             comments.append(
                 "la copie corrigée a été modifiée pendant la correction : note non fiable, à revoir"
             )
-            statut = ERROR
+            statut = GradeStatus.ERROR
         report = grade.report
         if report is not None:
             report = parse_results(relocate(report.document, str(copy.target)))
-            reason = status_reason(report.tests, report.statut)
-            if reason and report.statut != GRADED:
-                comments.append(reason)
+            # The reason comes from the status the grader wrote, never from its French feedback.
+            if report.status_problem is not None:
+                comments.append(report.status_problem)
+            elif report.statut != GradeStatus.GRADED:
+                comments.append(report.statut.meaning)
         if report is None:
             report = parse_results(zero_results(f"Rendu non noté : {' ; '.join(comments)}", statut))
         # A grade stopped at the deadline may owe it to a busy machine: the next run tries again.

@@ -7,9 +7,7 @@ the results file.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.results import ERROR, TIMED_OUT, GradeReport, ResultsError, read_results
+from grader.batch.results import GradeReport, ResultsError, read_results
+from grader.engine.paths import KIT_ROOT
+from grader.engine.process_tree import NEW_GROUP_FLAGS, NEW_SESSION, kill_tree
+from grader.engine.statuses import GradeStatus
 
-KIT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_TIMEOUT = 90.0  # the grader stops itself after 50 s; this is for what it cannot stop
 _LOG_TAIL_LINES = 20
 
@@ -29,7 +29,7 @@ class SubmissionGrade:
     """What grading one folder gave: the report, or why there is none."""
 
     report: GradeReport | None
-    statut: str
+    statut: GradeStatus
     elapsed: float
     returncode: int | None  # None: killed at the deadline
     problem: str | None  # French, for the instructor: why the report is missing or partial
@@ -64,23 +64,6 @@ def grader_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]
     return env
 
 
-def kill_tree(process: subprocess.Popen[bytes]) -> None:
-    """Kills the grader and everything it started (its process group, or its tree on Windows)."""
-    if os.name == "nt":
-        subprocess.run(
-            ["taskkill", "/F", "/T", "/PID", str(process.pid)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-    else:
-        # Even after a normal exit: what the grader left behind still runs in its group.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-    if process.poll() is None:
-        process.kill()
-
-
 def _tail(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -104,11 +87,6 @@ def grade_submission(
     """
     results_path.unlink(missing_ok=True)
     log_path = log_path or results_path.with_name(results_path.stem + ".log")
-    options: dict[str, object] = (
-        {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined, unused-ignore]
-        if os.name == "nt"
-        else {"start_new_session": True}
-    )
     start = time.perf_counter()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -118,7 +96,8 @@ def grade_submission(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            **options,  # type: ignore[call-overload]
+            start_new_session=NEW_SESSION,  # killed with all its children: kill_tree
+            creationflags=NEW_GROUP_FLAGS,
         )
         try:
             returncode: int | None = process.wait(timeout=timeout)
@@ -131,10 +110,10 @@ def grade_submission(
     tail = _tail(log_path)
     if returncode is None:
         problem = f"la correction a dépassé le délai de {timeout:g} s : processus arrêté"
-        return SubmissionGrade(None, TIMED_OUT, elapsed, None, problem, tail)
+        return SubmissionGrade(None, GradeStatus.TIMED_OUT, elapsed, None, problem, tail)
     try:
         report = read_results(results_path)
     except ResultsError as error:
         problem = f"le correcteur n'a pas produit de résultats exploitables (code {returncode}) : {error}"
-        return SubmissionGrade(None, ERROR, elapsed, returncode, problem, tail)
+        return SubmissionGrade(None, GradeStatus.ERROR, elapsed, returncode, problem, tail)
     return SubmissionGrade(report, report.statut, elapsed, returncode, None, tail)

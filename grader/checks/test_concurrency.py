@@ -6,10 +6,11 @@ import ast
 
 from grader.checks.expectations import fail_on_todo, require_some_work
 from grader.checks.marks import async_only, observed_outside
+from grader.engine.french_numbers import fr_number
 from grader.engine.observations import PartView
 from grader.engine.outcomes import Broken, expect
 from grader.engine.plans import MAIN_RUNS, SERVER_IMAGES, SERVER_LATENCY, Scenario
-from grader.tools.french_cli import fr_number
+from grader.engine.worker.source import is_main_guard
 
 BLOCKED_BEATS = 3  # loop turns that each computed 50 ms or more: one can be a GC pause
 LONG_BLOCK = 0.75 * SERVER_LATENCY  # CPU seconds in a single turn: never a legitimate step
@@ -112,15 +113,6 @@ def test_tasks_are_launched_together_with_gather(view: PartView, notes: list[str
     )
 
 
-def _is_main_guard(node: ast.stmt) -> bool:
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
-        return False
-    parts = [node.test.left, *node.test.comparators]
-    names = {p.id for p in parts if isinstance(p, ast.Name)}
-    values = {p.value for p in parts if isinstance(p, ast.Constant)}
-    return names == {"__name__"} and values == {"__main__"}
-
-
 def _runs_main(call: ast.Call) -> bool:
     function = call.func
     is_run = (isinstance(function, ast.Attribute) and function.attr == "run") or (
@@ -139,7 +131,7 @@ def _runs_main(call: ast.Call) -> bool:
 def test_entry_point_starts_main_with_asyncio_run(view: PartView) -> None:
     """Le point d'entrée lance main() avec asyncio.run()"""
     _main_written(view)
-    guards = [node for node in _source_tree(view).body if _is_main_guard(node)]
+    guards = [node for node in _source_tree(view).body if is_main_guard(node)]
     calls = [n for g in guards for n in ast.walk(g) if isinstance(n, ast.Call) and _runs_main(n)]
     expect(
         bool(calls),

@@ -13,10 +13,10 @@ from __future__ import annotations
 from grader.checks.expectations import durations_in
 from grader.checks.marks import for_both_parts
 from grader.engine import text
+from grader.engine.french_numbers import fr_milliseconds, fr_number
 from grader.engine.observations import PartView, ScenarioView, shown_value
 from grader.engine.outcomes import expect
 from grader.engine.plans import TIMING_IMAGES, TIMING_LATENCIES, Scenario
-from grader.tools.french_cli import fr_milliseconds, fr_number
 
 STOPWATCH_HINT = (
     "Prenez l'heure avec le module time (time.perf_counter()) avant le premier téléchargement et après le "

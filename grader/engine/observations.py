@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from grader.engine import text
 from grader.engine.evidence import ServerStats
+from grader.engine.french_numbers import fr_number
 from grader.engine.outcomes import Broken, NotDone
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Image, Scenario
 from grader.engine.sandbox import STREAM_CAP
-from grader.tools.french_cli import fr_number
 
 if TYPE_CHECKING:
     from grader.engine.supervisor import PartRun, ScenarioRun

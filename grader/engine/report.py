@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.engine import reflection, text
+from grader.engine.atomic import write_text_atomically
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
+from grader.engine.french_numbers import fr_number
 from grader.engine.outcomes import CheckOutcome, Kind
-from grader.tools.french_cli import fr_number
+from grader.engine.statuses import GradeStatus
 
 if TYPE_CHECKING:
     from grader.engine.supervisor import GradeRun
@@ -117,14 +117,14 @@ def render_console(
         lines.append(part_title)
         for result in (r for r in results if r.criterion.part == part):
             mark = "✓" if result.passed else "✗"
-            points = f"{fr_number(result.score, None)}/{fr_number(result.criterion.points, None)}"
+            points = f"{fr_number(result.score, trim=True)}/{fr_number(result.criterion.points, trim=True)}"
             lines.append(
                 f"  {mark} {result.criterion.id:<18} {result.criterion.title:<58} "
                 f"{points:>7}  {_status_text(result)}".rstrip()
             )
         lines.append("")
     total = total_score(results)
-    mark_line = f"Note : {fr_number(total, None)}/{fr_number(TOTAL_POINTS, None)}"
+    mark_line = f"Note : {fr_number(total, trim=True)}/{fr_number(TOTAL_POINTS, trim=True)}"
     before, lines = lines, []
     lost = [r for r in results if not r.passed and not r.not_done]
     todo = [r.criterion.id for r in results if r.not_done]
@@ -193,13 +193,13 @@ def _output(result: CriterionResult) -> str:
     return text.multi_line("\n".join(lines), MAX_TEST_OUTPUT_CHARS)
 
 
-def grade_status(results: list[CriterionResult]) -> str:
+def grade_status(results: list[CriterionResult]) -> GradeStatus:
     """noté, incomplet (TODOs left), erreur (code that crashes or does not load)."""
     if any(result.broken for result in results):
-        return "erreur"
+        return GradeStatus.ERROR
     if any(result.not_done for result in results):
-        return "incomplet"
-    return "noté"
+        return GradeStatus.INCOMPLETE
+    return GradeStatus.GRADED
 
 
 def extra_data(
@@ -211,7 +211,7 @@ def extra_data(
         for scenario in part.scenarios.values()
     )
     return {
-        "statut": "délai dépassé" if hung else grade_status(results),
+        "statut": (GradeStatus.TIMED_OUT if hung else grade_status(results)).value,
         "protections": grade_run.protections.describe() if grade_run else [],
         "reponses": reflection.answer_for_results(answer),
     }
@@ -337,11 +337,7 @@ def _write_atomically(path: Path, text: str) -> None:
     if path.is_dir() and not path.is_symlink():
         raise ResultsNotWritten(f"Résultats non écrits : {path} est un dossier.")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        write_text_atomically(path, text)
     except OSError as error:
         raise ResultsNotWritten(f"Résultats non écrits dans {path} : {error}") from error
 

@@ -18,7 +18,6 @@ import json
 import os
 import queue
 import shutil
-import signal
 import socket
 import stat
 import subprocess
@@ -34,6 +33,7 @@ from typing import IO, Any
 
 from grader.engine import bubblewrap, uids
 from grader.engine.paths import ENGINE_DIR
+from grader.engine.process_tree import NEW_GROUP_FLAGS, NEW_SESSION, kill_tree
 from grader.engine.text import multi_line
 from grader.engine.worker import SCRIPT_END_MARK
 
@@ -319,18 +319,9 @@ class Worker:
         the namespace. Elsewhere, its process group (POSIX) or its tree (Windows); the
         grade's uid is swept once the grade ends (:meth:`Isolation.close`).
         """
-        process = self.process
-        if hasattr(os, "killpg"):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-        elif os.name == "nt":
-            subprocess.run(
-                ["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True, check=False
-            )
-        with contextlib.suppress(OSError):
-            process.kill()
+        kill_tree(self.process)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
+            self.process.wait(timeout=5)
 
 
 def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: int = 0) -> Worker:
@@ -350,7 +341,6 @@ def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: 
         readable = [*bubblewrap.interpreter_folders(), WORKER_PACKAGE]
         command = bubblewrap.command(grade.scratch, readable, inner)
     # Its own process group (POSIX) or process group for taskkill /T (Windows): killed as a whole.
-    flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
     process = subprocess.Popen(
         command,
         cwd=folder,
@@ -358,8 +348,8 @@ def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: 
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        start_new_session=hasattr(os, "killpg"),
-        creationflags=flags,
+        start_new_session=NEW_SESSION,
+        creationflags=NEW_GROUP_FLAGS,
         pass_fds=(theirs.fileno(),) if theirs is not None else (),
     )
     if theirs is not None:

@@ -26,7 +26,7 @@ from grader.engine.plans import PartPlan
 from grader.engine.worker import SCRIPT_END_MARK
 
 if TYPE_CHECKING:
-    from grader.tools.imageserver import ImageServer
+    from grader.engine.imageserver import ImageServer
 
 HELLO_LIMIT = 30.0  # our own imports, on a loaded machine: never the student's time
 RESTART_HELLO_FLOOR = 2.0
@@ -178,7 +178,7 @@ class _PartRunner:
 
     def _open_servers(self, worker: sandbox.Worker) -> dict[str, ImageServer]:
         """This attempt's servers: on the sockets the worker opened in its namespace, or our own."""
-        from grader.tools.imageserver import ImageServer  # aiohttp: imported while the worker starts
+        from grader.engine.imageserver import ImageServer  # aiohttp: imported while the worker starts
 
         count = 2 * len(self.server_specs)
         sockets = worker.receive_listeners(count, HELLO_LIMIT) if self.private_network and count else []

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from grader.batch.results import ERROR, TIMED_OUT
+from grader.engine.statuses import GradeStatus
 from grader.platforms.grading import failure_document, grade_folder, load, summary_lines
 
 RUNNER_ID = "correction"  # the workflow's step id: the reporter reads CORRECTION_RESULTS
@@ -45,7 +45,7 @@ def to_classroom(document: Mapping[str, Any]) -> dict[str, Any]:
         }
         for test in report.tests
     ]
-    not_run = report.statut in (ERROR, TIMED_OUT) and report.score == 0
+    not_run = report.statut in (GradeStatus.ERROR, GradeStatus.TIMED_OUT) and report.score == 0
     status = "error" if not_run else "pass" if report.score >= report.max_score else "fail"
     return {"version": 1, "status": status, "max_score": report.max_score, "tests": tests}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.outcome import write_json_atomically
-from grader.batch.results import french_number
+from grader.engine.french_numbers import fr_number
 from grader.platforms.grading import comments, failure_document, grade_folder, load
 
 VISIBILITY = "visible"  # formative work: students see their feedback at once
@@ -39,7 +39,7 @@ def to_gradescope(document: Mapping[str, Any], execution_time: float | None = No
     report = load(document)
     lost = [test for test in report.tests if not test.passed]
     lines = [
-        f"**Note : {french_number(report.score)}/{french_number(report.max_score)}** "
+        f"**Note : {fr_number(report.score, trim=True)}/{fr_number(report.max_score, trim=True)}** "
         f"(statut : {report.statut})",
         "",
     ]
@@ -47,7 +47,8 @@ def to_gradescope(document: Mapping[str, Any], execution_time: float | None = No
     if lost:
         lines += ["", "Critères à revoir (détail dans chaque test ci-dessous) :"]
         lines += [
-            f"- `{t.number}` {t.name} : {french_number(t.score)}/{french_number(t.max_score)}" for t in lost
+            f"- `{t.number}` {t.name} : {fr_number(t.score, trim=True)}/{fr_number(t.max_score, trim=True)}"
+            for t in lost
         ]
     else:
         lines.append("Tous les critères sont validés. Bravo !")
@@ -90,7 +91,8 @@ def run(submission: Path, results: Path) -> int:
         document = failure_document(f"{type(error).__name__} : {error}")
     converted = to_gradescope(document, time.perf_counter() - start)
     write_json_atomically(results, converted)
-    print(f"Note : {french_number(converted['score'])}/20 ({converted['extra_data']['statut']}) → {results}")
+    mark = fr_number(converted["score"], trim=True)
+    print(f"Note : {mark}/20 ({converted['extra_data']['statut']}) → {results}")
     return 0
 
 

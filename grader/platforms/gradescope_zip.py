@@ -11,7 +11,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from grader.batch.runner import KIT_ROOT
+from grader.engine.paths import KIT_ROOT
 from grader.platforms.lockfile import requirements_text
 
 DEFAULT_ZIP = KIT_ROOT / "dist" / "autograder.zip"

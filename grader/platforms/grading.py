@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.discovery import inspect_submission
-from grader.batch.results import ERROR, GradeReport, french_number, parse_results, zero_results
+from grader.batch.results import GradeReport, parse_results, zero_results
 from grader.batch.run import grade_one
-from grader.batch.runner import DEFAULT_TIMEOUT, KIT_ROOT
+from grader.batch.runner import DEFAULT_TIMEOUT
 from grader.batch.staging import StagingArea
+from grader.engine.french_numbers import fr_number
+from grader.engine.paths import KIT_ROOT
+from grader.engine.statuses import GradeStatus
 from grader.engine.text import one_line
 
 
@@ -31,7 +34,7 @@ def grade_folder(folder: Path, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str,
 
 def failure_document(message: str) -> dict[str, Any]:
     """What to hand the platform when even our own machinery failed (it must get a result)."""
-    return zero_results(f"La correction automatique a échoué : {message}", ERROR)
+    return zero_results(f"La correction automatique a échoué : {message}", GradeStatus.ERROR)
 
 
 def comments(document: Mapping[str, Any]) -> list[str]:
@@ -44,14 +47,18 @@ def comments(document: Mapping[str, Any]) -> list[str]:
 def summary_lines(report: GradeReport, document: Mapping[str, Any]) -> list[str]:
     """A short French summary: mark, status, remarks about the files, criteria lost."""
     lines = [
-        f"Note : {french_number(report.score)}/{french_number(report.max_score)} (statut : {report.statut})",
+        f"Note : {fr_number(report.score, trim=True)}/{fr_number(report.max_score, trim=True)} "
+        f"(statut : {report.statut})",
     ]
     lines += [f"Remarque sur le rendu : {comment}" for comment in comments(document)]
     lost = [test for test in report.tests if not test.passed]
     if lost:
         lines.append(
             "Critères à revoir : "
-            + ", ".join(f"{t.number} ({french_number(t.score)}/{french_number(t.max_score)})" for t in lost)
+            + ", ".join(
+                f"{t.number} ({fr_number(t.score, trim=True)}/{fr_number(t.max_score, trim=True)})"
+                for t in lost
+            )
         )
     else:
         lines.append("Tous les critères sont validés.")

@@ -33,18 +33,16 @@ from typing import IO, Protocol
 
 import requests
 
+from grader.engine.french_numbers import fr_milliseconds, fr_number, fr_seconds
+from grader.engine.imageserver import STATS_PATH, ImageServer, make_png
 from grader.tools.children import child_environment
 from grader.tools.french_cli import (
     FrenchArgumentParser,
-    fr_milliseconds,
-    fr_number,
-    fr_seconds,
     int_list,
     non_negative_float,
     non_negative_int,
     positive_int,
 )
-from grader.tools.imageserver import STATS_PATH, ImageServer, make_png
 from solution import async_downloader, sync_downloader
 
 METHODS = ("sync", "async", "threads")

@@ -13,20 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.engine.french_numbers import fr_count, fr_milliseconds, fr_number, fr_seconds
+from grader.engine.imageserver import ImageServer
 from grader.engine.observations import describe_call
 from grader.engine.paths import KIT_ROOT, resolve_target
 from grader.engine.supervisor import ScriptRun, run_script
 from grader.tools.demo_summary import paste_lines
-from grader.tools.french_cli import (
-    FrenchArgumentParser,
-    fr_count,
-    fr_milliseconds,
-    fr_number,
-    fr_seconds,
-    non_negative_float,
-    positive_int,
-)
-from grader.tools.imageserver import ImageServer
+from grader.tools.french_cli import FrenchArgumentParser, non_negative_float, positive_int
 
 MODULES = (("synchrone", "sync_downloader.py"), ("asynchrone", "async_downloader.py"))
 KNOWN_TARGETS = ("solution", "skeleton")

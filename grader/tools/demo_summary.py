@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import math
 
+from grader.engine.french_numbers import fr_milliseconds, fr_number, fr_seconds
+
 PASTE_HEADER = "À copier dans REPONSES.md (question de réflexion) :"
 
 
-def _seconds(value: float) -> str:
-    return f"{value:.2f} s".replace(".", ",")
-
-
 def _factor(sync_seconds: float, async_seconds: float) -> str:
-    return f"×{sync_seconds / async_seconds:.1f}".replace(".", ",")
+    return f"×{fr_number(sync_seconds / async_seconds, 1)}"
 
 
 def _usable(value: float | None) -> float | None:
@@ -36,10 +34,10 @@ def paste_lines(
     >>> paste_lines(4.09, 0.25, 20, 0.2)[1]
     'Mesures (nox -s demo, 20 images, latence de 200 ms) : sync 4,09 s ; async 0,25 s (×16,4)'
     """
-    context = f"nox -s demo, {images} images, latence de {round(latency * 1000)} ms"
+    context = f"nox -s demo, {images} images, latence de {fr_milliseconds(latency)}"
     sync_time, async_time = _usable(sync_seconds), _usable(async_seconds)
-    sync_text = "pas encore mesuré" if sync_time is None else _seconds(sync_time)
-    async_text = "pas encore mesuré" if async_time is None else _seconds(async_time)
+    sync_text = "pas encore mesuré" if sync_time is None else fr_seconds(sync_time)
+    async_text = "pas encore mesuré" if async_time is None else fr_seconds(async_time)
     line = f"Mesures ({context}) : sync {sync_text} ; async {async_text}"
     if sync_time is not None and async_time is not None:
         if async_time > 0:

@@ -1,4 +1,7 @@
-"""Small helpers shared by the kit's commands: a French argparse and French number formatting."""
+"""Small helpers shared by the kit's commands: a French argparse and its argument types.
+
+Numbers are formatted by :mod:`grader.engine.french_numbers` (one formatter for the whole kit).
+"""
 
 from __future__ import annotations
 
@@ -103,27 +106,3 @@ def non_negative_float(text: str) -> float:
 def int_list(text: str) -> list[int]:
     """argparse type: a comma-separated list of integers >= 1, e.g. « 10,50,200 »."""
     return [positive_int(part.strip()) for part in text.split(",") if part.strip()]
-
-
-def fr_count(count: int, singular: str, plural: str) -> str:
-    """« 1 fichier », « 2 fichiers »: in French, 0 and 1 take the singular."""
-    return f"{count} {singular if abs(count) < 2 else plural}"
-
-
-def fr_number(value: float, digits: int | None = 2) -> str:
-    """Formats a number the French way, with a decimal comma (« 4,02 »).
-
-    ``digits=None`` keeps it as short as possible (« 1,5 »).
-    """
-    shown = f"{value:g}" if digits is None else f"{value:.{digits}f}"
-    return shown.replace(".", ",")
-
-
-def fr_seconds(value: float, digits: int = 2) -> str:
-    """Formats a duration in seconds, e.g. « 4,02 s »."""
-    return f"{fr_number(value, digits)} s"
-
-
-def fr_milliseconds(seconds: float) -> str:
-    """Formats a latency given in seconds as milliseconds, e.g. « 200 ms »."""
-    return f"{fr_number(seconds * 1000, 0)} ms"

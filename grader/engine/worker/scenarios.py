@@ -31,6 +31,7 @@ import requests
 from . import logs
 from .guard import Guard
 from .mocks import Failure, Traffic, mocked_http
+from .source import is_main_guard
 from .student import Call, call
 
 HEARTBEAT = 0.005
@@ -360,18 +361,6 @@ def scenario_log_format(context: Context, spec: dict[str, Any]) -> dict[str, Any
 # --- the script, run as a script ----------------------------------------------------------
 
 
-def _is_main_guard(node: ast.stmt) -> bool:
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
-        return False
-    test = node.test
-    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
-        return False
-    operands = [test.left, test.comparators[0]]
-    has_name = any(isinstance(op, ast.Name) and op.id == "__name__" for op in operands)
-    has_main = any(isinstance(op, ast.Constant) and op.value == "__main__" for op in operands)
-    return has_name and has_main
-
-
 _FALLBACK = (
     "import asyncio as _asyncio, inspect as _inspect\n"
     "if 'setup_logging' in globals():\n"
@@ -426,7 +415,7 @@ def scenario_script(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
         folder.parent.mkdir(parents=True, exist_ok=True)  # as in a project where images/ exists
         context.guard.first_local_connect = lambda: folder.mkdir(parents=True, exist_ok=True)
     tree = ast.parse(context.module_file.read_text(encoding="utf-8"))
-    blocks = [node for node in tree.body if _is_main_guard(node)]
+    blocks = [node for node in tree.body if is_main_guard(node)]
     if blocks:
         assert isinstance(blocks[0], ast.If)
         code = compile(ast.Module(body=blocks[0].body, type_ignores=[]), str(context.module_file), "exec")
