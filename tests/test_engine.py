@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.engine.criteria import CRITERIA, TOTAL_POINTS
 from grader.engine.paths import KIT_ROOT
 from grader.engine.worker.aioresponses_compat import fix_needed
 from grader.engine.worker.logs import LoggingState
@@ -99,8 +100,8 @@ def test_sys_exit_in_main_does_not_end_the_grading(tmp_path: Path) -> None:
         "    output_dir.mkdir(parents=True, exist_ok=True)\n",
         "    output_dir.mkdir(parents=True, exist_ok=True)\n    raise SystemExit(1)\n",
     )
-    assert len(result.marks) == 14 and "sync.download" not in result.lost, (
-        f"attendu les 14 critères notés et la partie 1 intacte, vu {sorted(result.lost)} perdus"
+    assert len(result.marks) == len(CRITERIA) and "sync.download" not in result.lost, (
+        f"attendu les {len(CRITERIA)} critères notés et la partie 1 intacte, vu {sorted(result.lost)} perdus"
     )
     assert "a appelé sys.exit(1)" in result.marks["async.download"].output, (
         f"attendu l'appel à sys.exit nommé, vu : {result.marks['async.download'].output}"
@@ -110,8 +111,9 @@ def test_sys_exit_in_main_does_not_end_the_grading(tmp_path: Path) -> None:
 def test_results_follow_the_gradescope_format(tmp_path: Path) -> None:
     result = grade("solution", KIT_ROOT / "solution", tmp_path)
     document = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    assert document["score"] == 20 and len(document["tests"]) == 14, (
-        f"vu {document['score']}, {len(document['tests'])} entrées"
+    assert document["score"] == TOTAL_POINTS and len(document["tests"]) == len(CRITERIA), (
+        f"attendu {TOTAL_POINTS:g}/20 et {len(CRITERIA)} critères ; vu {document['score']}, "
+        f"{len(document['tests'])} entrées"
     )
     expected_keys = {"score", "execution_time", "output", "output_format", "visibility", "tests"}
     assert expected_keys <= set(document), f"attendu au moins {sorted(expected_keys)}, vu {sorted(document)}"
