@@ -24,6 +24,7 @@ from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
 from grader.engine.paths import resolve_target, shown_path
+from grader.engine.text import for_console as text_for_console
 
 if TYPE_CHECKING:
     from grader.engine import recording, supervisor
@@ -242,7 +243,9 @@ def _finish(config: pytest.Config, write: Any = None) -> None:
         report.write_checks(outcomes, settings["checks"])
     if settings["record"] is not None:
         where += "\n" + _record(settings["record"], grade_run, answer)
-    (write or _console().write)(text + f"\n\n{where}\n")
+    console = _console()
+    shown = text_for_console(text + f"\n\n{where}\n", getattr(console, "encoding", None))
+    (write or console.write)(shown)
     _console().flush()
 
 

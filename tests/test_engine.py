@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -211,3 +214,26 @@ def test_aioresponses_fix_is_on_while_upstream_is_broken(monkeypatch: pytest.Mon
     finally:
         monkeypatch.setattr(RequestMatch, "_build_response", fixed_upstream)
         fix_needed.cache_clear()
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_the_report_prints_on_a_console_that_is_not_utf8(tmp_path: Path, encoding: str) -> None:
+    """Windows uses cp1252 when the output is a pipe or a file (Git Bash, « > note.txt »)."""
+    environment = {**os.environ, "PYTHONIOENCODING": encoding, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "grader",
+        "--target=solution",
+        f"--results={tmp_path / 'r.json'}",
+    ]
+    done = subprocess.run(
+        command, cwd=KIT_ROOT, env=environment, capture_output=True, timeout=120, check=False
+    )
+    shown = done.stdout.decode(encoding)
+    errors = done.stderr.decode(encoding, "replace")
+    assert "Traceback" not in shown + errors and "Note : 20/20" in shown, (
+        f"Attendu : le rapport affiché en {encoding}, sans trace, avec « Note : 20/20 » ; "
+        f"vu :\n{shown[-800:]}"
+    )

@@ -209,3 +209,16 @@ def test_write_checks_never_fails_on_a_lone_surrogate(tmp_path: Path) -> None:
     report.write_checks(_hostile_outcomes(), path)
     document = json.loads(path.read_text(encoding="utf-8"))
     assert len(document) == len(CRITERIA), f"attendu {len(CRITERIA)} vérifications ; vu {len(document)}"
+
+
+def test_console_text_degrades_for_a_console_that_cannot_show_it() -> None:
+    line = "  ✓ sync.download      Téléchargement « ok » → 2/2"
+    assert text.for_console(line, "utf-8") == line, "Attendu : texte inchangé pour une console UTF-8."
+    latin = text.for_console(line, "cp1252")
+    assert latin == "  v sync.download      Téléchargement « ok » -> 2/2", (
+        f"Attendu : symboles remplacés, accents et guillemets gardés en cp1252 ; vu : {latin!r}"
+    )
+    plain = text.for_console(line, "ascii")
+    assert plain == '  v sync.download      Telechargement " ok " -> 2/2', (
+        f"Attendu : texte ASCII lisible (accents retirés) ; vu : {plain!r}"
+    )

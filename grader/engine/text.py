@@ -152,3 +152,33 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(item) for item in value]
     return value
+
+
+# What the report prints, for a console that cannot show it (Windows' cp1252 when the output
+# is a pipe or a file, an ASCII terminal): symbols fall back to plain characters.
+CONSOLE_FALLBACKS = {
+    "✓": "v", "✗": "x", "■": "#", "•": "-", "→": "->", "«": '"', "»": '"', "…": "...", "×": "x",
+    "’": "'", "≈": "~", "≤": "<=", "≥": ">=", "—": "-", "–": "-", "\u202f": " ", "\u00a0": " ",
+}  # fmt: skip
+
+
+def for_console(text: str, encoding: str | None) -> str:
+    """``text`` as the console can print it: unchanged when it can, else symbols and accents
+    replaced one by one (never an UnicodeEncodeError on a student's screen)."""
+    target = encoding or "utf-8"
+    try:
+        text.encode(target)
+        return text
+    except UnicodeEncodeError:
+        pass
+    except LookupError:
+        target = "ascii"
+    shown = []
+    for character in text:
+        try:
+            character.encode(target)
+            shown.append(character)
+        except UnicodeEncodeError:
+            plain = unicodedata.normalize("NFKD", character).encode("ascii", "ignore").decode("ascii")
+            shown.append(CONSOLE_FALLBACKS.get(character) or plain or "?")
+    return "".join(shown)
