@@ -8,6 +8,7 @@ and results.json.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import threading
@@ -23,7 +24,7 @@ from grader.engine import evidence, reflection, report
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
-from grader.engine.paths import resolve_target, shown_path
+from grader.engine.paths import PART_FILES, resolve_target, shown_path
 from grader.engine.text import for_console as text_for_console
 
 if TYPE_CHECKING:
@@ -63,6 +64,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _console() -> TextIO:
     """The real standard output, whatever capture is active."""
     return sys.__stdout__ or sys.stdout
+
+
+def missing_folder_message(asked: str, target: Path) -> str:
+    """French: the folder does not exist, and the folders here that could be meant."""
+    here = Path.cwd()
+    candidates = sorted(
+        entry.name
+        for entry in here.iterdir()
+        if entry.is_dir() and any((entry / name).is_file() for name in PART_FILES.values())
+    )
+    close = difflib.get_close_matches(asked, candidates, n=3, cutoff=0.4)
+    shown = close or candidates[:5]
+    hint = f" Vouliez-vous dire : {', '.join(shown)} ?" if shown else ""
+    return (
+        f"Le dossier à corriger « {asked} » n'existe pas ({target}).{hint} Un dossier corrigé contient "
+        f"{' et '.join(PART_FILES.values())}."
+    )
 
 
 def _start_grading(target: Path) -> Future[supervisor.GradeRun]:
@@ -123,6 +141,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[GRADE].set_result(recorded.grade_run)
     else:
         target, answer = resolve_target(config.getoption("--target")), None
+        if not target.is_dir():
+            raise pytest.UsageError(missing_folder_message(str(config.getoption("--target")), target))
         config.stash[GRADE] = _start_grading(target)
     config.stash[SETTINGS] = {
         "target": target,

@@ -237,3 +237,17 @@ def test_the_report_prints_on_a_console_that_is_not_utf8(tmp_path: Path, encodin
         f"Attendu : le rapport affiché en {encoding}, sans trace, avec « Note : 20/20 » ; "
         f"vu :\n{shown[-800:]}"
     )
+
+
+def test_a_folder_that_does_not_exist_is_named_with_the_folders_that_could_be_meant(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    results.write_text("précédent", encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "grader", "--target=skeletn", f"--results={results}"]
+    done = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=60, check=False)
+    shown = done.stdout + done.stderr
+    assert "« skeletn » n'existe pas" in shown and "skeleton" in shown.split("Vouliez-vous dire", 1)[-1], (
+        f"Attendu : le dossier inexistant nommé et « skeleton » proposé ; vu :\n{shown[-600:]}"
+    )
+    assert results.read_text(encoding="utf-8") == "précédent", (
+        "Attendu : results.json laissé tel quel quand rien n'a été corrigé ; vu : fichier réécrit."
+    )
