@@ -154,6 +154,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "reported": False,
     }
     config.stash[OUTCOMES] = []
+    _SESSION_SETTINGS[:] = [config.stash[SETTINGS]]
     if config.option.verbose <= 0:
         config.option.tbstyle = "no"  # tracebacks are noise for students
         reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -234,11 +235,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return test_report
 
 
+INTERRUPTED = (
+    "Correction interrompue (Ctrl-C) : aucune note n'est donnée, et le results.json précédent "
+    "est laissé tel quel. Relancez la correction quand vous voulez."
+)
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C: what was judged so far is not a mark."""
+    settings = _settings_of_this_session()
+    if settings is not None:
+        settings["interrupted"] = True
+
+
+def _settings_of_this_session() -> dict[str, Any] | None:
+    return _SESSION_SETTINGS[0] if _SESSION_SETTINGS else None
+
+
+_SESSION_SETTINGS: list[dict[str, Any]] = []  # pytest_keyboard_interrupt receives no config
+
+
 def _finish(config: pytest.Config, write: Any = None) -> None:
     settings = config.stash[SETTINGS]
     if settings["reported"]:
         return
     settings["reported"] = True
+    if settings.get("interrupted"):
+        console = _console()
+        (write or console.write)(text_for_console(INTERRUPTED + "\n", getattr(console, "encoding", None)))
+        console.flush()
+        return
     future = config.stash[GRADE]
     grade_run = future.result() if future.done() and future.exception() is None else None
     failure = future.exception() if future.done() else None

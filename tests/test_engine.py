@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -250,4 +251,30 @@ def test_a_folder_that_does_not_exist_is_named_with_the_folders_that_could_be_me
     )
     assert results.read_text(encoding="utf-8") == "précédent", (
         "Attendu : results.json laissé tel quel quand rien n'a été corrigé ; vu : fichier réécrit."
+    )
+
+
+@pytest.mark.skipif(
+    not hasattr(signal, "SIGINT") or os.name == "nt", reason="Ctrl-C simulé par SIGINT (POSIX)"
+)
+def test_an_interrupted_grade_gives_no_mark_and_keeps_the_previous_results(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    results.write_text("précédent", encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "grader", "--target=solution", f"--results={results}"]
+    process = subprocess.Popen(
+        command,
+        cwd=KIT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(1.5)  # the workers are running: Ctrl-C reaches the grader's main thread
+    os.kill(process.pid, signal.SIGINT)
+    shown, _ = process.communicate(timeout=60)
+    assert "Correction interrompue" in shown and "Note :" not in shown, (
+        f"Attendu : « Correction interrompue » et aucune note ; vu :\n{shown[-600:]}"
+    )
+    assert results.read_text(encoding="utf-8") == "précédent", (
+        "Attendu : le results.json précédent laissé tel quel ; vu : fichier réécrit."
     )
