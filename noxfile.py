@@ -53,10 +53,19 @@ def _expose_pyenv_pythons() -> None:
 _expose_pyenv_pythons()
 
 
+# Options followed by a value: that value is never the folder (« -k sync » is not folder sync/).
+OPTIONS_WITH_A_VALUE = frozenset({"-k", "-m", "-p", "--results", "--checks", "--enregistrer", "--rejouer"})
+
+
 def _split_target(posargs: list[str], default: str) -> tuple[str, list[str]]:
-    """The first argument that is not an option names the folder; the rest goes to pytest."""
+    """The first argument that is not an option (nor an option's value) names the folder."""
+    skip = False
     for index, argument in enumerate(posargs):
-        if not argument.startswith("-"):
+        if skip:
+            skip = False
+        elif argument in OPTIONS_WITH_A_VALUE:
+            skip = True
+        elif not argument.startswith("-"):
             return argument, posargs[:index] + posargs[index + 1 :]
     return default, posargs
 

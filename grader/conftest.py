@@ -132,6 +132,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "observed_outside: vérification fondée sur les seuls faits observés hors de l'ouvrier "
         "(serveur local, disque) ; les autres ne comptent qu'une fois le travail observé",
     )
+    if config.option.keyword or config.option.markexpr:
+        # A subset of checks would give a mark on part of the scale, presented as a mark out of 20.
+        raise pytest.UsageError(
+            "Les options de sélection de pytest (-k, -m) ne s'appliquent pas au correcteur : la note "
+            "porte toujours sur les deux parties. Pour corriger un autre dossier : "
+            "poetry run -- nox -s grade -- DOSSIER"
+        )
     checks, record, replay = (config.getoption(name) for name in ("--checks", "--enregistrer", "--rejouer"))
     start = time.perf_counter()
     if replay:

@@ -278,3 +278,13 @@ def test_an_interrupted_grade_gives_no_mark_and_keeps_the_previous_results(tmp_p
     assert results.read_text(encoding="utf-8") == "précédent", (
         "Attendu : le results.json précédent laissé tel quel ; vu : fichier réécrit."
     )
+
+
+def test_pytest_selection_options_are_refused_in_french(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "pytest", "grader", "--target=solution", "-k", "logging"]
+    command.append(f"--results={tmp_path / 'results.json'}")
+    done = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=60, check=False)
+    shown = done.stdout + done.stderr
+    assert "ne s'appliquent pas au correcteur" in shown and "Note :" not in shown, (
+        f"Attendu : un refus en français, sans note partielle ; vu :\n{shown[-600:]}"
+    )

@@ -102,3 +102,18 @@ def test_uv_probe_line_is_filtered(noxfile: ModuleType) -> None:
     other = logging.LogRecord("nox", logging.INFO, __file__, 1, "Running session grade", None, None)
     kept = [noxfile._HideUvProbe().filter(r) for r in (record, other)]
     assert kept == [False, True], f"attendu [masquée, gardée] pour (sonde uv, autre ligne) ; vu {kept}"
+
+
+@pytest.mark.parametrize(
+    ("posargs", "folder", "rest"),
+    [
+        (["-k", "sync"], "skeleton", ["-k", "sync"]),
+        (["solution", "-v"], "solution", ["-v"]),
+        (["--results", "notes.json", "rendus/dupont"], "rendus/dupont", ["--results", "notes.json"]),
+    ],
+)
+def test_an_option_value_is_never_taken_for_the_folder(
+    noxfile: ModuleType, posargs: list[str], folder: str, rest: list[str]
+) -> None:
+    seen = noxfile._split_target(posargs, "skeleton")
+    assert seen == (folder, rest), f"Attendu : dossier {folder!r}, reste {rest} ; vu : {seen}"
