@@ -164,3 +164,20 @@ def test_a_new_connection_per_request_does_not_corroborate_the_session() -> None
     reused = {"server": ServerStats(requests=4, connections=2, ports=2)}
     missing = evidence.corroborated(_view(servers=reused).run, "sync.session")
     assert missing == "", f"attendu la session corroborée (une connexion par port) ; vu {missing!r}"
+
+
+def test_print_only_logging_is_told_what_was_printed_not_that_nothing_showed() -> None:
+    from grader.checks import test_logging as logging_checks
+
+    printed = "Début du lot\nTéléchargement de https://images.example.org/photos/2/full.jpg\nFin du lot\n"
+    observed = {"runs": [{"call": _call()}], "console": [], "records": [], "printed": printed}
+    # console: what the supervisor read on the worker's console, where those prints went.
+    view = _view(_scenario(Scenario.LOG_MESSAGES, observed), console=printed)
+
+    def check(part_view: PartView) -> None:
+        logging_checks.test_console_log_tells_start_each_url_each_success_and_end(part_view, [])
+
+    error = _raised(check, view)
+    expected = "3 ligne(s) affichée(s) avec print() pendant main(), aucun message de logging."
+    assert isinstance(error, Lost) and error.observed == expected, f"attendu {expected!r} ; vu {error!r}"
+    assert error.hint == logging_checks.PRINT_HINT, f"attendu la piste sur print ; vu {error.hint!r}"

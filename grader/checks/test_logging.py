@@ -52,18 +52,26 @@ def test_setup_logging_shows_time_level_and_message(view: PartView) -> None:
         )
 
 
+PRINT_HINT = (
+    "Utilisez-vous logging (et non print) ? Les messages passent-ils par un gestionnaire de la console ?"
+)
+
+
 def _silent_console(scenario: ScenarioView) -> None:
-    """Nothing shown: say why (a level left at WARNING, or print instead of logging)."""
+    """Nothing shown by logging: say what was seen (prints) or why (a level left at WARNING)."""
     if scenario.console:
         return
     fail_on_todo(scenario)
+    printed = [line for line in scenario.printed.splitlines() if line.strip()]
+    if printed and not scenario.records:
+        expect(
+            False,
+            f"{len(printed)} ligne(s) affichée(s) avec print() pendant main(), aucun message de logging.",
+            PRINT_HINT,
+        )
     if int(scenario.observed.get("root_level", 0)) > logging.INFO and not scenario.records:
         expect(False, "Rien ne s'affiche dans la console pendant main().", LEVEL_HINT)
-    expect(
-        False,
-        "Rien ne s'affiche dans la console pendant main().",
-        "Utilisez-vous logging (et non print) ? Les messages passent-ils par un gestionnaire de la console ?",
-    )
+    expect(False, "Rien ne s'affiche dans la console pendant main().", PRINT_HINT)
 
 
 def _names_of(image: Image, names: dict[str, str], files: dict[str, bytes]) -> list[str]:
@@ -94,8 +102,8 @@ def test_console_log_tells_start_each_url_each_success_and_end(view: PartView, n
         not silent,
         f"{len(silent)} image(s) sans {'ligne' if crashed else 'deux lignes'} la nommant "
         f"({'URL en cours' if crashed else 'URL en cours, puis succès'}), par exemple {silent[:1]}.",
-        "Loguez l'URL avant le téléchargement, puis le succès en nommant l'image ou le fichier : dans la "
-        "partie 2, les lignes des tâches s'entremêlent.",
+        "Loguez l'URL avant le téléchargement, puis le succès en nommant l'image ou le fichier"
+        + (" : les lignes des tâches s'entremêlent." if view.part == "async" else "."),
     )
     first = min(min(found) for found in about.values())
     last = max(max(found) for found in about.values())
