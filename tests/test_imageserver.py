@@ -402,3 +402,17 @@ def test_imageserver_json_mode_prints_its_urls() -> None:
             process.terminate()
         assert process.wait(timeout=10) == 0  # SIGTERM is a clean stop
     assert len(description["urls"]) == 3
+
+
+def test_a_script_run_reaches_a_server_running_outside_its_worker(tmp_path: Path) -> None:
+    """The demo's case: its server lives in the demo's process, the script in a worker (boxed as root)."""
+    from grader.engine.paths import KIT_ROOT
+
+    with ImageServer(images=3, latency=0.0, ports=2) as server:
+        run = run_script(KIT_ROOT / "solution" / "sync_downloader.py", server.urls, 20.0)
+        expected = {server.expected_bytes(url) for url in server.urls}
+    saved = expected & set(run.files.values())
+    assert len(saved) == len(expected), (
+        f"Attendu : les {len(expected)} images du serveur enregistrées par le script ; vu : {len(saved)} "
+        f"(console : {run.console[-400:]!r})"
+    )

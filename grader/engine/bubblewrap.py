@@ -32,7 +32,6 @@ PROBE_SECONDS = 10.0
 
 _NAMESPACES = [
     "--unshare-pid",
-    "--unshare-net",
     "--unshare-ipc",
     "--unshare-uts",
     "--unshare-cgroup-try",
@@ -91,13 +90,20 @@ def interpreter_folders() -> list[Path]:
     return sorted(folder.resolve() for folder in folders)
 
 
-def command(scratch: Path, readable: Iterable[Path], inner: list[str]) -> list[str]:
-    """``inner`` run in a box that sees the system, ``readable`` and ``scratch`` (writable)."""
+def command(
+    scratch: Path, readable: Iterable[Path], inner: list[str], *, private_network: bool = True
+) -> list[str]:
+    """``inner`` run in a box that sees the system, ``readable`` and ``scratch`` (writable).
+
+    ``private_network=False`` keeps the host's network, for a script whose server lives
+    outside the box (the demo); the grade's servers listen inside it (sockets handed over).
+    """
     tool = shutil.which("bwrap")
     assert tool is not None
     return [
         tool,
         *_NAMESPACES,
+        *(["--unshare-net"] if private_network else []),
         *_system_root(),
         *_binds(readable, scratch),
         "--chdir",

@@ -339,7 +339,8 @@ def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: 
     command = inner
     if grade.protections.box:
         readable = [*bubblewrap.interpreter_folders(), WORKER_PACKAGE]
-        command = bubblewrap.command(grade.scratch, readable, inner)
+        # Without sockets to hand over, the script's server runs outside: keep the host's loopback.
+        command = bubblewrap.command(grade.scratch, readable, inner, private_network=bool(listeners))
     # Its own process group (POSIX) or process group for taskkill /T (Windows): killed as a whole.
     process = subprocess.Popen(
         command,
