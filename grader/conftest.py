@@ -161,7 +161,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "reported": False,
     }
     config.stash[OUTCOMES] = []
-    _SESSION_SETTINGS[:] = [config.stash[SETTINGS]]
     if config.option.verbose <= 0:
         config.option.tbstyle = "no"  # tracebacks are noise for students
         reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -248,26 +247,12 @@ INTERRUPTED = (
 )
 
 
-def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-    """Ctrl-C: what was judged so far is not a mark."""
-    settings = _settings_of_this_session()
-    if settings is not None:
-        settings["interrupted"] = True
-
-
-def _settings_of_this_session() -> dict[str, Any] | None:
-    return _SESSION_SETTINGS[0] if _SESSION_SETTINGS else None
-
-
-_SESSION_SETTINGS: list[dict[str, Any]] = []  # pytest_keyboard_interrupt receives no config
-
-
-def _finish(config: pytest.Config, write: Any = None) -> None:
+def _finish(config: pytest.Config, exitstatus: int, write: Any = None) -> None:
     settings = config.stash[SETTINGS]
     if settings["reported"]:
         return
     settings["reported"] = True
-    if settings.get("interrupted"):
+    if exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: what was judged so far is not a mark
         console = _console()
         (write or console.write)(text_for_console(INTERRUPTED + "\n", getattr(console, "encoding", None)))
         console.flush()
@@ -309,15 +294,15 @@ def _attach_part_notes(outcomes: list[CheckOutcome], grade_run: supervisor.Grade
             first.notes = list(dict.fromkeys([*first.notes, *part_notes(run)]))
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
     """In verbose mode, pytest's own report stays: ours comes after it."""
     terminalreporter.section("note du TP")
-    _finish(terminalreporter.config, terminalreporter.write)
+    _finish(terminalreporter.config, exitstatus, terminalreporter.write)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if session.config.pluginmanager.get_plugin("terminalreporter") is None:  # the default, quiet
-        _finish(session.config)
+        _finish(session.config, exitstatus)
     if exitstatus == pytest.ExitCode.TESTS_FAILED:
         session.exitstatus = pytest.ExitCode.OK  # a low mark is a result, not a failure
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,18 +184,18 @@ class ScenarioView:
     def requests_sent(self) -> int:
         return int(self.traffic.get("requests", 0))
 
-    @property
+    @cached_property
     def console(self) -> list[str]:
         """The lines the student's console handlers showed (reported, and seen by the supervisor)."""
         return [str(line) for line in self.observed.get("console") or [] if self.shown.shows_line(str(line))]
 
-    @property
+    @cached_property
     def records(self) -> list[tuple[int, str]]:
         """Every log record created, with its level; only those whose message was shown."""
         reported = self.observed.get("records") or []
         return [(int(level), str(message)) for level, message in reported if self.shown.shows(str(message))]
 
-    @property
+    @cached_property
     def printed(self) -> str:
         """What print() wrote during main(), line by line as the supervisor saw it."""
         lines = str(self.observed.get("printed", "")).splitlines()
@@ -207,7 +208,6 @@ class ScenarioView:
 @dataclass
 class PartView:
     run: PartRun
-    _shown: ObservedConsole | None = None
 
     @property
     def part(self) -> str:
@@ -296,11 +296,9 @@ class PartView:
             raise Broken("le module ne se charge plus")
         return ScenarioView(self.part, run, self.run.plan.images.get(str(name), []), self.shown)
 
-    @property
+    @cached_property
     def shown(self) -> ObservedConsole:
-        if self._shown is None:
-            self._shown = ObservedConsole.of(self.run.console)
-        return self._shown
+        return ObservedConsole.of(self.run.console)
 
 
 def part_notes(run: PartRun) -> list[str]:
