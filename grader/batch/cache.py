@@ -13,6 +13,7 @@ GRADER_DIR = KIT_ROOT / "grader"
 PRESENTATION = (
     "batch/report_html.py",
     "batch/gradebook.py",
+    "batch/moodle",  # moodle.py, moodle_sheet.py, moodle_zip.py: returning marks to Moodle
     "batch/cli.py",
     "batch/__main__.py",
     "platforms/",

@@ -1,4 +1,4 @@
-"""Command line: python -m grader.batch DOSSIER [--out SORTIE] [--jobs N] [--force]."""
+"""Command line: python -m grader.batch DOSSIER [--out SORTIE] [--jobs N] [--force] [--moodle-feuille F]."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from grader.batch import moodle, moodle_sheet
 from grader.batch.outcome import StudentOutcome
 from grader.batch.run import BatchError, default_out_dir, run_batch
 from grader.batch.runner import DEFAULT_TIMEOUT
@@ -72,6 +73,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"durée maximale d'une correction en secondes (défaut : {DEFAULT_TIMEOUT:g})",
     )
+    result.add_argument(
+        "--moodle-feuille",
+        type=Path,
+        default=None,
+        metavar="FEUILLE.csv",
+        help="feuille d'évaluation téléchargée depuis le devoir Moodle : en écrit une copie remplie "
+        f"(notes et commentaires), {moodle_sheet.FILE_NAME}, à déposer dans Moodle",
+    )
     return result
 
 
@@ -105,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
 
     source = arguments.source
     out = arguments.out or default_out_dir(source.resolve())
+    try:  # read before grading: a wrong worksheet is said at once, not after the whole class
+        sheet = moodle_sheet.read_worksheet(arguments.moodle_feuille) if arguments.moodle_feuille else None
+    except moodle_sheet.WorksheetError as error:
+        console.print(f"[red]Erreur :[/] {error}")
+        return 2
     console.print(f"Rendus : {source}  →  résultats : {out}  ({arguments.jobs} correction(s) à la fois)")
     try:
         with progress:
@@ -132,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Notes : {summary.gradebook}")
     print(f"Rapport : {summary.report}")
+    class_name = source.stem if source.is_file() else source.resolve().name
+    done, notes = moodle.export(summary.outcomes, summary.out_dir, class_name, sheet)
+    for line in done:
+        print(line)
+    for note in notes:
+        console.print(f"[yellow]Attention :[/] {note}")
     return 0
 
 

@@ -61,6 +61,12 @@ def student_name(folder_name: str) -> str:
     return (match.group("name") if match else folder_name).strip() or folder_name
 
 
+def participant_number(folder_name: str) -> int | None:
+    """« Nom Prénom_12345_assignsubmission_file_ » → 12345, Moodle's participant number; else None."""
+    match = MOODLE_FOLDER.match(folder_name)
+    return int(match.group("id")) if match else None
+
+
 def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "rendu"

@@ -65,6 +65,26 @@ a:hover { text-decoration: underline; }
 pre { white-space: pre-wrap; margin: 0; font: 13px/1.45 ui-monospace, "SFMono-Regular", Consolas, monospace; }
 svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 .passed { color: var(--ok); font-weight: 600; } .failed { color: var(--bad); font-weight: 600; }
+details.qui, p.qui { border-top: 1px solid var(--line); margin: 0; padding: 5px 0; font-size: 14px; }
+details.qui summary { cursor: pointer; }
+details.qui summary:hover { color: var(--accent); }
+td details.qui { border-top: 0; padding: 0; }
+td details.qui summary pre { display: inline; }
+p.qui.vide { color: var(--muted); }
+ul.eleves { margin: 6px 0 4px; padding-left: 22px; columns: 2; font-size: 13px; }
+@media print {
+  @page { margin: 14mm; }
+  body { background: #fff; font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  .ecran, summary::marker, summary::-webkit-details-marker { display: none; content: ""; }
+  details.qui summary { list-style: none; cursor: auto; }
+  details::details-content { content-visibility: visible !important; display: block !important; }
+  .card, section { border-color: #bbb; }
+  .card, tr, details.qui, svg { break-inside: avoid; }
+  h2 { break-after: avoid; }
+  a { color: inherit; }
+  ul.eleves { columns: 3; }
+}
 """
 
 
@@ -179,28 +199,87 @@ def _without_title(line: str) -> str:
     return line
 
 
+def _observations(outcome: StudentOutcome) -> dict[str, set[str]]:
+    """Each observation of a lost criterion (the text after the check's title), with its criteria."""
+    found: dict[str, set[str]] = {}
+    for test in outcome.report.tests:
+        if test.passed:
+            continue
+        for line in test.output.splitlines():
+            line = line.strip()
+            if not line or line.startswith(("Remarque :", "Piste :")):
+                continue
+            found.setdefault(_without_title(line), set()).add(test.number)
+    return found
+
+
 def feedback_lines(outcomes: Sequence[StudentOutcome]) -> tuple[Counter[str], dict[str, set[str]]]:
-    """Each observation of a lost criterion (the text after the check's title), counted once
-    per student, with the criteria it was seen in."""
+    """Each observation counted once per student, with the criteria it was seen in."""
     counts: Counter[str] = Counter()
     criteria: dict[str, set[str]] = {}
     for outcome in outcomes:
-        seen = set()
-        for test in outcome.report.tests:
-            if test.passed:
-                continue
-            for line in test.output.splitlines():
-                line = line.strip()
-                if not line or line.startswith(("Remarque :", "Piste :")):
-                    continue
-                message = _without_title(line)
-                seen.add(message)
-                criteria.setdefault(message, set()).add(test.number)
-        counts.update(seen)
+        found = _observations(outcome)
+        counts.update(found.keys())
+        for message, numbers in found.items():
+            criteria.setdefault(message, set()).update(numbers)
     return counts, criteria
 
 
-def _student_page(outcome: StudentOutcome, class_name: str) -> str:
+def _by_name(outcomes: Sequence[StudentOutcome]) -> list[StudentOutcome]:
+    return sorted(outcomes, key=lambda o: o.student.casefold())
+
+
+def _who(entries: Sequence[tuple[StudentOutcome, str]]) -> str:
+    """The students concerned, each linked to their feedback page, with a detail (points…)."""
+    return (
+        '<ul class="eleves">'
+        + "".join(
+            f'<li><a href="{FEEDBACK_DIR}/{escape(o.slug)}.html">{escape(o.student)}</a>'
+            f"{f' <span class=comment>{escape(detail)}</span>' if detail else ''}</li>"
+            for o, detail in entries
+        )
+        + "</ul>"
+    )
+
+
+def _criteria_students(outcomes: Sequence[StudentOutcome]) -> str:
+    """Under the chart: each criterion opens onto the students who did not get all its points."""
+    items = []
+    for criterion in CRITERIA:
+        concerned = [
+            (o, test) for o in _by_name(outcomes) if (test := o.report.test(criterion.id)) and not test.passed
+        ]
+        label = (
+            f"<b>{escape(criterion.id)}</b> {escape(criterion.title)} · "
+            f"{len(concerned)} étudiant(s) sans tous les points"
+        )
+        if not concerned:
+            items.append(f'<p class="qui vide">{label}</p>')
+            continue
+        entries = [
+            (o, f"{fr_number(t.score, trim=True)}/{fr_number(t.max_score, trim=True)}") for o, t in concerned
+        ]
+        items.append(f'<details class="qui"><summary>{label}</summary>{_who(entries)}</details>')
+    return "".join(items)
+
+
+def _feedback_rows(outcomes: Sequence[StudentOutcome]) -> str:
+    """The most frequent observations; each opens onto the students it was made to."""
+    counts, where = feedback_lines(outcomes)
+    found = {o.slug: _observations(o) for o in outcomes}
+    rows = []
+    for message, count in counts.most_common(TOP_FEEDBACK):
+        concerned = [(o, "") for o in _by_name(outcomes) if message in found[o.slug]]
+        rows.append(
+            f'<tr><td class=num>{count}</td><td><details class="qui"><summary><pre>{escape(message)}</pre>'
+            f"<span class=comment>{escape(', '.join(sorted(where[message])))}</span></summary>"
+            f"{_who(concerned)}</details></td></tr>"
+        )
+    return "".join(rows) or '<tr><td colspan="2">Aucun point perdu.</td></tr>'
+
+
+def student_page(outcome: StudentOutcome, class_name: str, *, standalone: bool = False) -> str:
+    """One student's full report; ``standalone`` (the copy sent to the student) links nowhere."""
     rows = []
     for test in outcome.report.tests:
         css = "passed" if test.passed else "failed"
@@ -211,8 +290,9 @@ def _student_page(outcome: StudentOutcome, class_name: str) -> str:
             f"<td><pre>{escape(test.output)}</pre></td></tr>"
         )
     comments = "".join(f"<li>{escape(comment)}</li>" for comment in outcome.comments)
+    back = f'<a href="../{FILE_NAME}">← rapport de la promotion {escape(class_name)}</a>'
     body = (
-        f'<p class="sub"><a href="../{FILE_NAME}">← rapport de la promotion {escape(class_name)}</a></p>'
+        f'<p class="sub">{f"Correction automatique : {escape(class_name)}" if standalone else back}</p>'
         f"<h1>{escape(outcome.student)}</h1>"
         f'<p class="sub">Note : <b>{fr_number(outcome.score, trim=True)}/'
         f"{fr_number(TOTAL_POINTS, trim=True)}</b> "
@@ -230,7 +310,7 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
     pages = out_dir / FEEDBACK_DIR
     pages.mkdir(parents=True, exist_ok=True)
     for outcome in outcomes:
-        (pages / f"{outcome.slug}.html").write_text(_student_page(outcome, class_name), encoding="utf-8")
+        (pages / f"{outcome.slug}.html").write_text(student_page(outcome, class_name), encoding="utf-8")
     scores = [outcome.score for outcome in outcomes]
     statuses = Counter(outcome.statut for outcome in outcomes)
     cards = [
@@ -243,15 +323,7 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
         ),
         *((str(statuses[status]), status) for status in GradeStatus if statuses[status]),
     ]
-    counts, where = feedback_lines(outcomes)
-    top_rows = (
-        "".join(
-            f"<tr><td class=num>{count}</td><td><pre>{escape(message)}</pre>"
-            f"<span class=comment>{escape(', '.join(sorted(where[message])))}</span></td></tr>"
-            for message, count in counts.most_common(TOP_FEEDBACK)
-        )
-        or '<tr><td colspan="2">Aucun point perdu.</td></tr>'
-    )
+    top_rows = _feedback_rows(outcomes)
     student_rows = "".join(
         f'<tr><td><a href="{FEEDBACK_DIR}/{escape(o.slug)}.html">{escape(o.student)}</a></td>'
         f"<td class=num><b>{fr_number(o.score, trim=True)}</b></td><td>{_badge(o.statut)}</td>"
@@ -263,6 +335,8 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
     body = (
         f"<h1>Correction de la promotion : {escape(class_name)}</h1>"
         f'<p class="sub">Rapport généré le {when} par le correcteur du TP (python -m grader.batch).</p>'
+        '<p class="sub ecran">Cliquez sur un critère ou sur un retour fréquent pour voir les étudiants '
+        "concernés. Pour le papier ou un PDF : Ctrl+P (tout est alors déplié).</p>"
         '<div class="cards">'
         + "".join(
             f"<div class=card><b>{escape(value)}</b><span>{escape(label)}</span></div>"
@@ -271,7 +345,8 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
         + "</div>"
         '<div class="grid2">'
         f"<section><h2>Répartition des notes</h2>{_histogram(scores)}</section>"
-        f"<section><h2>Réussite de chaque critère</h2>{_criteria_chart(outcomes)}</section>"
+        f"<section><h2>Réussite de chaque critère</h2>{_criteria_chart(outcomes)}"
+        f"{_criteria_students(outcomes)}</section>"
         "</div><br>"
         f"<section><h2>Les {TOP_FEEDBACK} retours les plus fréquents</h2>"
         "<table><tr><th class=num>rendus</th><th>observation (et critères concernés)</th></tr>"
