@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import struct
@@ -23,6 +25,7 @@ from grader.batch.outcome import StudentOutcome
 from grader.batch.results import NO_STATUS, parse_results, zero_results
 from grader.batch.run import BatchError, run_batch
 from grader.batch.runner import SubmissionGrade, grade_submission
+from grader.batch.scale import CRITERIA
 from grader.engine.paths import KIT_ROOT
 from grader.engine.statuses import GradeStatus
 from tests.catalogue import SOLUTION_DIR
@@ -394,6 +397,97 @@ def test_the_report_renders_in_a_headless_browser(tmp_path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1280, 2000), f"Attendu 1280×2000 ; vu {width}×{height}"
     assert len(data) > 30_000, f"Attendu une page non vide (plus de 30 ko de PNG) ; vu {len(data)} octets"
+
+
+def _class_outcomes() -> list[StudentOutcome]:
+    """Six students: student n gets the first n criteria right, and one of three feedback lines."""
+    outcomes = []
+    for n in range(6):
+        document = zero_results(f"Gestion des erreurs : retour {n % 3}", GradeStatus.GRADED)
+        for test in document["tests"][:n]:
+            test.update(score=test["max_score"], status="passed", output="")
+        document["score"] = float(sum(test["score"] for test in document["tests"]))
+        outcomes.append(
+            StudentOutcome(
+                f"Élève {n}",
+                f"eleve-{n}",
+                "dossier",
+                GradeStatus.GRADED,
+                parse_results(document),
+                (),
+                1.0,
+                "k",
+            )
+        )
+    return outcomes
+
+
+def _listed(page: str, opening: str) -> list[str]:
+    """The students listed in the <details> block that starts with ``opening``."""
+    start = page.index(opening)
+    block = page[start : page.index("</details>", start)]
+    return re.findall(r'<li><a href="retours/[^"]+">([^<]+)</a>', block)
+
+
+def test_each_criterion_and_frequent_feedback_opens_onto_the_students_concerned(tmp_path: Path) -> None:
+    page = report_html.write_report(_class_outcomes(), tmp_path, "promo").read_text("utf-8")
+    third = CRITERIA[2]
+    concerned = _listed(page, f"<b>{third.id}</b>")
+    assert concerned == ["Élève 0", "Élève 1", "Élève 2"], (
+        f"{third.id} : attendu les élèves 0 à 2 (ceux qui ne l'ont pas réussi) ; vu {concerned}"
+    )
+    said = _listed(page, "retour 1</pre>")
+    assert said == ["Élève 1", "Élève 4"], f"« retour 1 » : attendu les élèves 1 et 4 ; vu {said}"
+    last = CRITERIA[-1]
+    assert f"<b>{last.id}</b> {last.title} · 6 étudiant(s)" in page, (
+        "Attendu le compte des étudiants concernés"
+    )
+
+
+# Run inside a copy of the report: clicks like a reader, then applies the print rules to the
+# screen (the CSSOM lets a media rule be rewritten), and writes what it saw into the DOM.
+PROBE = """<script>
+const seen = {};
+const first = document.querySelector('details.qui');
+const visible = (element) => element.checkVisibility();
+seen.closedShown = visible(first.querySelector('li'));
+first.querySelector('summary').click();
+seen.openShown = visible(first.querySelector('li'));
+seen.openNames = [...first.querySelectorAll('li a')].map((a) => a.textContent);
+first.open = false;
+for (const sheet of document.styleSheets) for (const rule of sheet.cssRules)
+  if (rule.media && rule.media.mediaText === 'print') rule.media.mediaText = 'all';
+seen.printShown = [...document.querySelectorAll('details.qui li')].map(visible);
+seen.printHint = visible(document.querySelector('.ecran'));
+document.body.dataset.vu = JSON.stringify(seen);
+</script>"""
+
+
+@pytest.mark.skipif(
+    _chromium() is None, reason="chromium absent : installez-le (apt-get install chromium), .ci/run le fait"
+)
+def test_in_a_browser_a_click_shows_the_students_and_the_print_view_unfolds_everything(
+    tmp_path: Path,
+) -> None:
+    page = report_html.write_report(_class_outcomes(), tmp_path, "promo")
+    probe = tmp_path / "sonde.html"
+    probe.write_text(page.read_text("utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    command = [
+        str(_chromium()), "--headless", "--no-sandbox", "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'profil'}", "--dump-dom", probe.as_uri(),
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    found = re.search(r'data-vu="([^"]*)"', completed.stdout)
+    assert found, f"Attendu le résultat de la sonde dans le DOM ; chromium a dit : {completed.stderr[-800:]}"
+    seen = json.loads(html.unescape(found.group(1)))
+    assert not seen["closedShown"] and seen["openShown"], (
+        f"Attendu : liste cachée, puis visible après le clic ; vu {seen}"
+    )
+    assert seen["openNames"] == ["Élève 0"], f"Attendu Élève 0 pour le 1er critère ; vu {seen['openNames']}"
+    assert seen["printShown"] and all(seen["printShown"]), (
+        f"Vue d'impression : attendu toutes les listes dépliées ; vu {seen['printShown']}"
+    )
+    assert not seen["printHint"], "Vue d'impression : attendu l'aide à l'écran masquée"
 
 
 def test_a_moodle_zip_is_graded_into_a_notes_folder_beside_it(
