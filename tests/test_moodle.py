@@ -234,7 +234,7 @@ def test_the_console_names_who_was_held_back_or_should_be_checked(graded: Path) 
         "1 ligne(s) sans rendu",
         "non reportée",
         "Zoé Petit (délai dépassé)",
-        "à vérifier avant l'import : Anaïs O'Neil (erreur)",
+        "à regarder avant l'import : Anaïs O'Neil (erreur)",
     ):
         assert expected in " ".join(console.split()), f"Attendu « {expected} » à la console ; vu :\n{console}"
 
@@ -281,6 +281,10 @@ def test_an_assignment_out_of_100_gets_the_mark_converted(tmp_path: Path) -> Non
     moodle_sheet.write_worksheet(sheet, tmp_path / "sortie.csv")
     saved = moodle_imports((tmp_path / "sortie.csv").read_bytes(), {101}, max_grade=100.0)
     assert saved[101].get("grade") == 72.5, f"Attendu 14,5/20 → 72,5/100 ; vu {saved[101]}"
+    comment = str(saved[101].get("comment"))
+    assert comment.count(" : 0/") == 5 and "et 9 autre(s) critère(s)" in comment, (
+        f"Attendu un commentaire court : 5 critères perdus nommés, puis « et 9 autre(s) » ; vu {comment!r}"
+    )
     assert any("sur 100" in note for note in sheet.notes), (
         f"Attendu la conversion signalée ; vu {sheet.notes}"
     )

@@ -46,7 +46,10 @@ def export(
             + _listed(filling.held_back)
         )
     if filling.to_check:
-        warnings.append(f"note reportée, à vérifier avant l'import : {_listed(filling.to_check)}")
+        warnings.append(
+            "note reportée, statut autre que « noté » : à regarder avant l'import : "
+            + _listed(filling.to_check)
+        )
     if filling.not_in_sheet:
         warnings.append(
             f"rendu(s) absent(s) de la feuille (autre groupe ? feuille d'un autre devoir ?) : "

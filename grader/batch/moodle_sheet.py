@@ -49,6 +49,7 @@ COMMENT_HEADERS = ("Feedback par commentaires", "Commentaires de feedback", "Fee
 # A mark from a grade stopped at the deadline may owe it to a busy machine: never sent.
 REPORTED = frozenset({GradeStatus.GRADED, GradeStatus.INCOMPLETE, GradeStatus.ERROR})
 FEEDBACK_FILE = "retour.html"
+COMMENT_CRITERIA = 5  # the comment stays short: the full list is in retour.html
 _PARTICIPANT = re.compile(r"(\d+)\s*$")
 _PHP_ENCLOSED = (" ", "\t", "\r", "\n", '"')
 
@@ -216,15 +217,17 @@ def feedback_comment(outcome: StudentOutcome) -> str:
     paragraphs = [f"Note de la correction automatique : {fr_number(outcome.score, trim=True)}/{total}."]
     lost = [test for test in outcome.report.tests if not test.passed]
     if lost:
-        paragraphs.append(
-            "Points perdus : "
-            + " ; ".join(
-                f"{test.name} [{test.number}] : {fr_number(test.score, trim=True)}/"
-                f"{fr_number(test.max_score, trim=True)}"
-                for test in lost
-            )
-            + "."
+        shown = [
+            f"{test.name} [{test.number}] : "
+            f"{fr_number(test.score, trim=True)}/{fr_number(test.max_score, trim=True)}"
+            for test in lost[:COMMENT_CRITERIA]
+        ]
+        more = (
+            f" ; et {len(lost) - COMMENT_CRITERIA} autre(s) critère(s)"
+            if len(lost) > COMMENT_CRITERIA
+            else ""
         )
+        paragraphs.append(f"Points perdus : {' ; '.join(shown)}{more}.")
     else:
         paragraphs.append("Tous les critères sont réussis.")
     if outcome.statut != GradeStatus.GRADED:
