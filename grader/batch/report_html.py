@@ -70,7 +70,9 @@ details.qui summary { cursor: pointer; }
 details.qui summary:hover { color: var(--accent); }
 td details.qui { border-top: 0; padding: 0; }
 td details.qui summary pre { display: inline; }
+td details.qui summary .comment { display: block; margin-left: 14px; }
 p.qui.vide { color: var(--muted); }
+.criteres { display: grid; grid-template-columns: 1fr 1fr; column-gap: 28px; align-items: start; }
 ul.eleves { margin: 6px 0 4px; padding-left: 22px; columns: 2; font-size: 13px; }
 @media print {
   @page { margin: 14mm; }
@@ -345,9 +347,10 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
         + "</div>"
         '<div class="grid2">'
         f"<section><h2>Répartition des notes</h2>{_histogram(scores)}</section>"
-        f"<section><h2>Réussite de chaque critère</h2>{_criteria_chart(outcomes)}"
-        f"{_criteria_students(outcomes)}</section>"
+        f"<section><h2>Réussite de chaque critère</h2>{_criteria_chart(outcomes)}</section>"
         "</div><br>"
+        "<section><h2>Qui n'a pas tous les points, critère par critère</h2>"
+        f'<div class="criteres">{_criteria_students(outcomes)}</div></section>'
         f"<section><h2>Les {TOP_FEEDBACK} retours les plus fréquents</h2>"
         "<table><tr><th class=num>rendus</th><th>observation (et critères concernés)</th></tr>"
         f"{top_rows}</table></section>"
