@@ -117,14 +117,19 @@ def _unformat_float(text: str, decsep: str) -> float | None:
 
 
 def moodle_imports(
-    data: bytes, participants: set[int], max_grade: float, strings: dict[str, str] = FRENCH
+    data: bytes,
+    participants: set[int],
+    max_grade: float,
+    strings: dict[str, str] = FRENCH,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
 ) -> dict[int, dict[str, object]]:
     """What « Déposer un formulaire d'évaluation » would save, per participant number."""
-    # lib/csvlib.class.php, csv_import_reader::load_csv_content (encoding 'utf-8', 'comma').
-    text = data.decode("utf-8")
+    # lib/csvlib.class.php, csv_import_reader::load_csv_content (by default 'utf-8', 'comma').
+    text = data.decode(encoding)
     text = text.removeprefix("\ufeff")
     text = re.sub(r"\r\n?", "\n", text).strip()
-    records = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=",") if row]
+    records = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if row]
     columns = records[0]
     for row in records:
         assert len(row) == len(columns), f"Moodle refuserait la feuille (csvweirdcolumns) : {row}"
@@ -303,4 +308,27 @@ def test_a_file_that_is_not_a_worksheet_is_refused_before_any_grade(
     assert code == 2 and not calls, f"Attendu : refus (code 2) avant toute correction ; vu {code}, {calls}"
     assert "n'est pas une feuille d'évaluation de devoir Moodle" in " ".join(error.split()), (
         f"Attendu un message clair en français ; vu {error}"
+    )
+
+
+def test_a_worksheet_saved_again_by_a_spreadsheet_keeps_its_separator_and_encoding(tmp_path: Path) -> None:
+    # Excel in French saves with « ; », Windows-1252, CRLF, no BOM, and quotes only when needed.
+    original = WORKSHEET.decode("utf-8").removeprefix("\ufeff")
+    rows = [next(csv.reader([line])) for line in original.splitlines()]
+    resaved = "".join(";".join(row) + "\r\n" for row in rows).replace('"Le Grand"', "Le Grand")
+    sheet_path = tmp_path / "feuille.csv"
+    sheet_path.write_bytes(resaved.encode("cp1252"))
+    sheet = read_worksheet(sheet_path)
+    moodle_sheet.fill_worksheet(sheet, [_outcome(102, 12.5)])
+    moodle_sheet.write_worksheet(sheet, tmp_path / "sortie.csv")
+    data = (tmp_path / "sortie.csv").read_bytes()
+    saved = moodle_imports(data, {101, 102}, max_grade=20.0, encoding="cp1252", delimiter=";")
+    assert saved[102].get("grade") == 12.5 and "grade" not in saved[101], (
+        f"Attendu 12,5 pour 102 et rien pour 101 ; vu {saved}"
+    )
+    assert data.count(b"\r\n") == len(rows) and not data.startswith(b"\xef\xbb\xbf"), (
+        "Attendu les fins de ligne CRLF et l'absence de BOM de la feuille réenregistrée"
+    )
+    assert any("« ; »" in note and "WINDOWS-1252" in note for note in sheet.notes), (
+        f"Attendu les réglages à choisir à l'import ; vu {sheet.notes}"
     )
