@@ -50,7 +50,7 @@ WORKSHEET = (
     '"Participant 103","Anaïs O\'Neil",anais.oneil@etu.univ.fr,"Remis pour évaluation",,"20,00",Oui,'
     '"dimanche 29 novembre 2026, 23:58",-,\n'
     '"Participant 104","Hugo ""Le Grand"" Moreau",hugo.moreau@etu.univ.fr,"Aucun travail remis",,"20,00",'
-    "Oui,-,-,\n"
+    'Oui,-,-,"<p>Absent au TP.</p>\n<p>À rattraper.</p>"\n'
     '"Participant 105","Zoé Petit",zoe.petit@etu.univ.fr,"Remis pour évaluation",,"20,00",Oui,'
     '"lundi 30 novembre 2026, 08:30",-,\n'
 ).encode("utf-8")
@@ -208,8 +208,8 @@ def test_the_filled_worksheet_is_what_moodles_importer_reads_back(graded: Path) 
     for lost in ("[sync.errors] : 0/2", "[async.concurrency] : 1/2", "17/20"):
         assert lost in comments[102], f"Attendu « {lost} » dans le commentaire de 102 ; vu {comments[102]!r}"
     assert "retour.html" in comments[102], f"Attendu le renvoi vers retour.html ; vu {comments[102]!r}"
-    assert comments[104] == "" and comments[105] == "", (
-        f"Attendu : aucun commentaire sans rendu (104) ni au délai dépassé (105) ; vu {comments}"
+    assert comments[104] == "<p>Absent au TP.</p>\n<p>À rattraper.</p>" and comments[105] == "", (
+        f"Attendu : commentaire existant gardé (104, sans rendu), rien au délai (105) ; vu {comments}"
     )
 
 
@@ -219,7 +219,7 @@ def test_the_worksheet_keeps_moodles_header_encoding_and_untouched_rows_byte_for
     assert b"\r\n" not in data, "Attendu les fins de ligne « \\n » de Moodle ; vu « \\r\\n »"
     original, filled = WORKSHEET.decode("utf-8").split("\n"), data.decode("utf-8").split("\n")
     assert filled[0] == original[0], f"Attendu l'en-tête intact ; vu {filled[0]!r}"
-    for number in (4, 5):  # 104 (no submission) and 105 (timed out)
+    for number in (4, 5, 6):  # 104 (no submission, a comment on two lines) and 105 (timed out)
         assert filled[number] == original[number], (
             f"Attendu la ligne {number} intacte ;\nvu     {filled[number]!r}\nau lieu {original[number]!r}"
         )
@@ -314,10 +314,11 @@ def test_a_file_that_is_not_a_worksheet_is_refused_before_any_grade(
 def test_a_worksheet_saved_again_by_a_spreadsheet_keeps_its_separator_and_encoding(tmp_path: Path) -> None:
     # Excel in French saves with « ; », Windows-1252, CRLF, no BOM, and quotes only when needed.
     original = WORKSHEET.decode("utf-8").removeprefix("\ufeff")
-    rows = [next(csv.reader([line])) for line in original.splitlines()]
-    resaved = "".join(";".join(row) + "\r\n" for row in rows).replace('"Le Grand"', "Le Grand")
+    rows = list(csv.reader(io.StringIO(original, newline="")))
+    resaved = io.StringIO(newline="")
+    csv.writer(resaved, delimiter=";", lineterminator="\r\n").writerows(rows)
     sheet_path = tmp_path / "feuille.csv"
-    sheet_path.write_bytes(resaved.encode("cp1252"))
+    sheet_path.write_bytes(resaved.getvalue().encode("cp1252"))
     sheet = read_worksheet(sheet_path)
     moodle_sheet.fill_worksheet(sheet, [_outcome(102, 12.5)])
     moodle_sheet.write_worksheet(sheet, tmp_path / "sortie.csv")

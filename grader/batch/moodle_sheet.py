@@ -112,15 +112,17 @@ def _number(text: str) -> float | None:
 
 def _split_records(text: str) -> list[str]:
     """The text of each record (a quoted cell may hold line breaks), without its line end."""
-    records, current, quoted = [], [], False
-    for line in text.splitlines(keepends=True):
+    records: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for line in text.split("\n"):  # never str.splitlines: it also cuts at U+2028, \x0c…
         current.append(line)
         quoted ^= line.count('"') % 2 == 1
         if not quoted:
-            records.append("".join(current).rstrip("\r\n"))
+            records.append("\n".join(current).removesuffix("\r"))
             current = []
     if current:
-        records.append("".join(current).rstrip("\r\n"))
+        records.append("\n".join(current).removesuffix("\r"))
     return records
 
 
@@ -146,7 +148,7 @@ def read_worksheet(path: Path) -> Worksheet:
     if not records:
         raise WorksheetError(f"{path.name} est vide : retéléchargez la feuille d'évaluation depuis Moodle.")
     delimiter = max((",", ";", "\t"), key=records[0].count)
-    header = next(csv.reader([records[0]], delimiter=delimiter))
+    header = next(csv.reader(io.StringIO(records[0], newline=""), delimiter=delimiter))
     rows = [next(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter)) for record in records[1:]]
     for number, row in enumerate(rows, start=2):
         if len(row) != len(header):
