@@ -54,7 +54,9 @@ _expose_pyenv_pythons()
 
 
 # Options followed by a value: that value is never the folder (« -k sync » is not folder sync/).
-OPTIONS_WITH_A_VALUE = frozenset({"-k", "-m", "-p", "--results", "--checks", "--enregistrer", "--rejouer"})
+OPTIONS_WITH_A_VALUE = frozenset(
+    {"-k", "-m", "-p", "--results", "--checks", "--enregistrer", "--rejouer", "--indices", "--historique"}
+)
 
 
 def _split_target(posargs: list[str], default: str) -> tuple[str, list[str]]:
@@ -74,6 +76,7 @@ def _split_target(posargs: list[str], default: str) -> tuple[str, list[str]]:
 PYTHON = sys.executable
 KIT = Path(__file__).resolve().parent
 QUIET_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+HISTORY_FILE = ".correction/historique.jsonl"  # grader/engine/history.py's HISTORY_NAME, git-ignored
 
 
 def _python(session: nox.Session, *args: str, env: dict[str, str] | None = None) -> None:
@@ -85,7 +88,15 @@ def grade(session: nox.Session) -> None:
     """Corrige skeleton/ (par défaut), solution/ ou un dossier : nox -s grade -- DOSSIER [-v]."""
     target, pytest_args = _split_target(session.posargs, DEFAULT_TARGET)
     # Plugins are loaded explicitly: the grader needs none of the installed ones (faster start).
-    _python(session, "-m", "pytest", "grader", f"--target={target}", *pytest_args, env=QUIET_PYTEST)
+    # Only here is the local history read and written (batch grading and platforms never pass it).
+    history = f"--historique={KIT / HISTORY_FILE}"
+    _python(session, "-m", "pytest", "grader", f"--target={target}", history, *pytest_args, env=QUIET_PYTEST)
+
+
+@nox.session
+def progres(session: nox.Session) -> None:
+    """Vos notes au fil des corrections : ce qui a été gagné et perdu d'une correction à l'autre."""
+    _python(session, "-m", "grader.tools.progres", *session.posargs)
 
 
 @nox.session(python=PYTHONS, venv_backend="venv")

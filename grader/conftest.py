@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
-from grader.engine import evidence, reflection, report
+from grader.engine import evidence, hints, history, reflection, report
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
@@ -58,6 +58,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FICHIER",
         help="pour les mainteneurs du kit : juge les observations enregistrées dans FICHIER "
         "(par --enregistrer) sans lancer aucun processus ; --target est alors ignoré",
+    )
+    group.addoption(
+        "--historique",
+        default=None,
+        metavar="FICHIER",
+        help="historique local des corrections (nox -s grade le donne : .correction/historique.jsonl) : "
+        "lu pour approfondir les indices, complété d'une ligne ; sans cette option, rien n'est lu ni écrit",
+    )
+    group.addoption(
+        "--indices",
+        default=hints.AUTO_LEVELS,
+        choices=(hints.AUTO_LEVELS, hints.ALL_LEVELS),
+        help="« tous » : affiche les trois niveaux d'indice de chaque critère perdu, sans attendre",
     )
 
 
@@ -157,6 +170,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "results": Path(config.getoption("--results")).absolute(),
         "checks": Path(checks).absolute() if checks else None,
         "record": Path(record).absolute() if record else None,
+        "history": Path(config.getoption("--historique")).absolute()
+        if config.getoption("--historique")
+        else None,
+        "all_hints": config.getoption("--indices") == hints.ALL_LEVELS,
         "start": start,
         "reported": False,
     }
@@ -270,7 +287,11 @@ def _finish(config: pytest.Config, exitstatus: int, write: Any = None) -> None:
     seconds = time.perf_counter() - settings["start"]
     target = settings["target"]
     answer = settings["answer"] or reflection.read_answer(target)
-    text = report.render_console(results, f"{shown_path(target)}{os.sep}", grade_run, answer)
+    graded = failure is None and bool(config.stash[OUTCOMES])
+    deeper, levels_line, entry = _hints(settings, results, grade_run, graded)
+    text = report.render_console(
+        results, f"{shown_path(target)}{os.sep}", grade_run, answer, deeper, levels_line
+    )
     extra = report.extra_data(results, grade_run, answer)
     try:
         report.write_results(results, settings["results"], text, seconds, extra)
@@ -281,10 +302,64 @@ def _finish(config: pytest.Config, exitstatus: int, write: Any = None) -> None:
         report.write_checks(outcomes, settings["checks"])
     if settings["record"] is not None:
         where += "\n" + _record(settings["record"], grade_run, answer)
+    if entry is not None:
+        where += _remember(settings["history"], entry)
     console = _console()
     shown = text_for_console(text + f"\n\n{where}\n", getattr(console, "encoding", None))
     (write or console.write)(shown)
     _console().flush()
+
+
+def _hints(
+    settings: dict[str, Any],
+    results: list[report.CriterionResult],
+    grade_run: supervisor.GradeRun | None,
+    graded: bool,
+) -> tuple[dict[str, list[str]], str, history.Entry | None]:
+    """The deeper hints of each lost criterion, the line that explains them, and this grade's
+    history entry (None when there is no history, or when the grade did not finish)."""
+    lost = [r for r in results if not r.passed and not r.not_done]
+    path: Path | None = settings["history"]
+    target = shown_path(settings["target"])
+    streaks: dict[str, int] = {}
+    if path is not None and graded:
+        streaks = history.streaks(history.read(path), target, (r.criterion.id for r in lost))
+    levels = {
+        r.criterion.id: hints.MAX_LEVEL
+        if settings["all_hints"]
+        else hints.level_for(streaks.get(r.criterion.id, 1))
+        for r in lost
+    }
+    deeper: dict[str, list[str]] = {}
+    for result in lost:
+        run = grade_run.parts.get(result.criterion.part) if grade_run is not None else None
+        observed = [hints.observed_part(message) for _, message, _ in result.feedback]
+        lines = hints.deeper_lines(
+            result.criterion.id, levels[result.criterion.id], run.source if run else "", observed
+        )
+        if lines:
+            deeper[result.criterion.id] = lines
+    explained = path is not None or settings["all_hints"]
+    line = hints.levels_line(levels.values(), settings["all_hints"]) if lost and explained else ""
+    entry = None
+    if path is not None and graded:
+        entry = history.Entry(
+            history.now(),
+            target,
+            report.total_score(results),
+            tuple(r.criterion.id for r in lost),
+            tuple(r.criterion.id for r in results if r.not_done),
+        )
+    return deeper, line, entry
+
+
+def _remember(path: Path, entry: history.Entry) -> str:
+    """Appends the grade to the local history; the French line to add when it fails."""
+    try:
+        history.append(entry, path)
+    except OSError as error:
+        return f"\nHistorique non complété ({path}) : {error}"
+    return ""
 
 
 def _attach_part_notes(outcomes: list[CheckOutcome], grade_run: supervisor.GradeRun) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.engine import reflection, text
+from grader.engine import reflection, syntax, text
 from grader.engine.atomic import write_text_atomically
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
 from grader.engine.french_numbers import fr_number
@@ -111,8 +111,15 @@ def render_console(
     target: str,
     grade_run: GradeRun | None = None,
     answer: reflection.Reflection | None = None,
+    hints: Mapping[str, Sequence[str]] | None = None,
+    hints_line: str = "",
 ) -> str:
+    """The console report. ``hints``: the deeper hints (levels 2 and 3) shown under each lost
+    criterion; ``hints_line``: how the hints deepen, said once under « Points perdus »."""
     lines = [f"Correction de : {text.one_line(target)}", ""]
+    broken_parts = syntax.problems(grade_run)
+    for broken_part in broken_parts.values():
+        lines += [broken_part.block, ""]
     for part, part_title in PART_TITLES.items():
         lines.append(part_title)
         for result in (r for r in results if r.criterion.part == part):
@@ -138,14 +145,21 @@ def render_console(
         ]
     if lost:
         lines += ["", "Points perdus :"]
+        if hints_line:
+            lines.append(hints_line)
         seen: set[str] = set()
         for result in lost:
             lines.append(f"\n■ {result.criterion.id} — {result.criterion.title}")
+            problem = broken_parts.get(result.criterion.part)
+            if problem is not None and problem.explains([cause for _, _, cause in result.feedback]):
+                lines.append(f"  • {problem.reference}")
+                continue
             for title, message, cause in result.feedback:
                 # A crash explained once: elsewhere, its short cause only (not « see above »).
                 shown = f"{cause} (détails plus haut)" if cause and message in seen else message
                 seen.add(message)
                 lines.append(f"  • {title} : {_indent(shown)}")
+            lines += [f"  • {_indent(hint)}" for hint in (hints or {}).get(result.criterion.id, ())]
     notes = [(r.criterion.id, note) for r in results for note in r.notes]
     if notes:
         lines += ["", "Remarques (sans perte de points) :"]

@@ -56,6 +56,7 @@ class Call:
     todo: str = ""
     chain: list[dict[str, Any]] = field(default_factory=list)
     line: int | None = None  # for a SyntaxError
+    column: int | None = None  # for a SyntaxError: where the caret goes (from 1), when Python knows
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,7 @@ class Call:
             "todo": self.todo,
             "chain": self.chain,
             "line": self.line,
+            "column": self.column,
         }
 
 
@@ -82,12 +84,23 @@ def call(action: Callable[[], Any], folder: str) -> tuple[Call, Any]:
         return Call("exit", exception="SystemExit", message=repr(error.code), chain=chain), None
     except BaseException as error:
         line = error.lineno if isinstance(error, SyntaxError) else None
+        column = error.offset if isinstance(error, SyntaxError) else None
         try:
             message = str(error.msg) if isinstance(error, SyntaxError) else str(error)
         except Exception:
             message = ""
         chain = student_chain(error.__traceback__, folder)
-        return Call("raised", exception=type(error).__name__, message=message, chain=chain, line=line), None
+        return (
+            Call(
+                "raised",
+                exception=type(error).__name__,
+                message=message,
+                chain=chain,
+                line=line,
+                column=column,
+            ),
+            None,
+        )
     return Call("ok", describe_value(value)), value
 
 
