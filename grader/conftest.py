@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
-from grader.engine import evidence, hints, history, reflection, report
+from grader.engine import evidence, hints, history, reflection, report, verbose
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
@@ -178,11 +178,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "reported": False,
     }
     config.stash[OUTCOMES] = []
-    if config.option.verbose <= 0:
-        config.option.tbstyle = "no"  # tracebacks are noise for students
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            config.pluginmanager.unregister(reporter)
+    # pytest's own report is about the grader's checks, never the student's code, -v or not:
+    # with -v, the report starts with what each scenario did (grader/engine/verbose.py).
+    config.option.tbstyle = "no"
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        config.pluginmanager.unregister(reporter)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -264,14 +265,14 @@ INTERRUPTED = (
 )
 
 
-def _finish(config: pytest.Config, exitstatus: int, write: Any = None) -> None:
+def _finish(config: pytest.Config, exitstatus: int) -> None:
     settings = config.stash[SETTINGS]
     if settings["reported"]:
         return
     settings["reported"] = True
     if exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: what was judged so far is not a mark
         console = _console()
-        (write or console.write)(text_for_console(INTERRUPTED + "\n", getattr(console, "encoding", None)))
+        console.write(text_for_console(INTERRUPTED + "\n", getattr(console, "encoding", None)))
         console.flush()
         return
     future = config.stash[GRADE]
@@ -305,8 +306,11 @@ def _finish(config: pytest.Config, exitstatus: int, write: Any = None) -> None:
     if entry is not None:
         where += _remember(settings["history"], entry)
     console = _console()
-    shown = text_for_console(text + f"\n\n{where}\n", getattr(console, "encoding", None))
-    (write or console.write)(shown)
+    details = verbose.render(grade_run) if config.option.verbose > 0 else ""
+    shown = text_for_console(
+        (f"{details}\n" if details else "") + text + f"\n\n{where}\n", getattr(console, "encoding", None)
+    )
+    console.write(shown)
     _console().flush()
 
 
@@ -369,15 +373,8 @@ def _attach_part_notes(outcomes: list[CheckOutcome], grade_run: supervisor.Grade
             first.notes = list(dict.fromkeys([*first.notes, *part_notes(run)]))
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
-    """In verbose mode, pytest's own report stays: ours comes after it."""
-    terminalreporter.section("note du TP")
-    _finish(terminalreporter.config, exitstatus, terminalreporter.write)
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if session.config.pluginmanager.get_plugin("terminalreporter") is None:  # the default, quiet
-        _finish(session.config, exitstatus)
+    _finish(session.config, exitstatus)
     if exitstatus == pytest.ExitCode.TESTS_FAILED:
         session.exitstatus = pytest.ExitCode.OK  # a low mark is a result, not a failure
 

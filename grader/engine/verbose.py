@@ -1,0 +1,257 @@
+"""``-v``: what the student's code did in each scenario, as a student needs it.
+
+For each scenario: what it ran, what the code showed on the console (bounded), how the call
+ended, with the student's own traceback (their files' frames only, rebuilt from the call chain
+and their source), and asyncio's warnings (« never awaited », « exception was never
+retrieved »). Never the grader's internals: no frame of the kit or of a library, no raw bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from grader.engine import text
+from grader.engine.criteria import PART_TITLES
+from grader.engine.observations import PartView, describe_call, shown_value
+from grader.engine.paths import PART_FILES
+from grader.engine.plans import Scenario
+from grader.engine.worker import SCRIPT_END_MARK
+
+if TYPE_CHECKING:
+    from grader.engine.supervisor import GradeRun, PartRun, ScenarioRun
+
+HEAD_LINES, TAIL_LINES = 5, 2  # of each scenario's console: its start and its end
+MAX_IMPORTANT_LINES = 6  # errors and warnings kept from the middle of a console
+MAX_LINE_CHARS = 200
+MAX_WARNINGS = 12  # Python's own messages found in a part's console
+MAX_VERBOSE_CHARS = 40_000
+HEADER = "Détails de l'exécution de votre code (-v) : ce que chaque scénario a lancé et affiché"
+
+SCENARIO_LABELS: dict[str, str] = {
+    Scenario.SCRIPT: "le fichier lancé comme script, sur un vrai serveur local",
+    Scenario.LOG_FORMAT: "setup_logging() puis un message de chaque niveau",
+    Scenario.DOWNLOAD_ONE: "download_and_save() sur une image",
+    Scenario.DOWNLOAD_404: "download_and_save() sur une URL qui répond 404",
+    Scenario.MAIN: "main() sur des images simulées",
+    Scenario.NESTED_DIR: "main() avec un dossier de sortie imbriqué qui n'existe pas",
+    Scenario.EXISTING_DIR: "main() avec un dossier de sortie qui existe déjà",
+    Scenario.ERROR_CONNECTION: "main() avec une erreur de connexion",
+    Scenario.ERROR_404: "main() avec une réponse 404",
+    Scenario.ERROR_500: "main() avec une réponse 500",
+    Scenario.ERROR_DISK: "main() avec une écriture sur disque qui échoue",
+    Scenario.ERROR_TIMEOUT: "main() avec un délai dépassé",
+    Scenario.LOG_MESSAGES: "main() avec votre setup_logging()",
+    Scenario.LOG_ERROR_CONNECTION: "main() avec votre setup_logging() et une erreur de connexion",
+    Scenario.LOG_ERROR_404: "main() avec votre setup_logging() et une réponse 404",
+    Scenario.TIMING_SHORT: "main() avec une latence courte (chronomètre)",
+    Scenario.TIMING_LONG: "main() avec une latence longue (chronomètre)",
+    Scenario.SERVER: "main() sur un vrai serveur local",
+    Scenario.SERVER_ERRORS: "main() sur un vrai serveur local dont certaines URL échouent",
+}
+
+ENDINGS = {
+    "hung": "arrêté : votre code tournait encore à la fin du délai (boucle infinie ?)",
+    "crashed": "le processus s'est arrêté brutalement (récursion infinie ? mémoire ?)",
+    "skipped": "non lancé : la partie avait déjà épuisé son temps",
+    "not_loaded": "non lancé : le module ne se charge plus",
+}
+
+# A bytes repr long enough to be an image's content: never worth a line on a student's screen.
+_RAW_BYTES = re.compile(r"b(['\"])(?:\\x[0-9a-fA-F]{2}|\\.|(?!\1).){24,}?\1")
+_IMPORTANT = re.compile(r"ERROR|CRITICAL|WARNING|Traceback|Error|Exception|never awaited|never retrieved")
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>.+))?$')
+_PYTHON_MESSAGE = re.compile(
+    r"Traceback \(most recent call last\)|exception was never retrieved|was never awaited|"
+    r"Task was destroyed but it is pending|Unclosed client session|Warning:"
+)
+
+
+def _clean(line: str) -> str:
+    return text.one_line(_RAW_BYTES.sub("b'…' (octets)", line), MAX_LINE_CHARS)
+
+
+def _bounded(lines: list[str], folder: str, indent: str = "    | ") -> list[str]:
+    """The console's first and last lines, and its errors and warnings in between (the scratch
+    folder's path left out); the other lines are counted."""
+    cleaned = [_clean(line.replace(folder, "")) for line in lines]
+    if len(cleaned) <= HEAD_LINES + TAIL_LINES + 1:
+        return [f"{indent}{line}" for line in cleaned]
+    shown = [f"{indent}{line}" for line in cleaned[:HEAD_LINES]]
+    middle = cleaned[HEAD_LINES:-TAIL_LINES]
+    kept = [line for line in middle if _IMPORTANT.search(line)][:MAX_IMPORTANT_LINES]
+    hidden = 0
+    for line in middle:
+        if line in kept:
+            if hidden:
+                shown.append(f"{indent}… ({hidden} ligne(s) non affichée(s))")
+                hidden = 0
+            shown.append(f"{indent}{line}")
+            kept.remove(line)
+        else:
+            hidden += 1
+    if hidden:
+        shown.append(f"{indent}… ({hidden} ligne(s) non affichée(s))")
+    return shown + [f"{indent}{line}" for line in cleaned[-TAIL_LINES:]]
+
+
+def _source_line(run: PartRun, file: object, line: object) -> str:
+    if file != PART_FILES[run.part] or not isinstance(line, int) or isinstance(line, bool):
+        return ""
+    lines = run.source.splitlines()
+    return _clean(lines[line - 1].strip()) if 0 < line <= len(lines) else ""
+
+
+def student_traceback(run: PartRun, call: dict[str, Any]) -> list[str]:
+    """The call's traceback, the student's frames only, as Python would print them."""
+    chain = call.get("chain") or []
+    exception = text.type_name(call.get("exception") or "Exception")
+    message = text.one_line(call.get("message") or "")
+    lines = ["  Traceback (vos fichiers seulement) :"]
+    for frame in chain:
+        file, line = frame.get("file"), frame.get("line")
+        function = text.one_line(frame.get("function", "?"), text.MAX_NAME_CHARS)
+        lines.append(f'    File "{text.one_line(file, text.MAX_NAME_CHARS)}", line {line}, in {function}')
+        code = _source_line(run, file, line)
+        if code:
+            lines.append(f"      {code}")
+    if not chain:
+        lines.append(
+            "    (aucune ligne de vos fichiers dans la pile : l'erreur vient d'un appel de bibliothèque)"
+        )
+    lines.append(f"  {exception}: {message}" if message else f"  {exception}")
+    return lines
+
+
+def _calls(observed: dict[str, Any]) -> list[dict[str, Any]]:
+    if "runs" in observed:
+        return [run.get("call") or {} for run in observed.get("runs") or []]
+    return [observed.get("call") or {}]
+
+
+def _outcome(run: PartRun, scenario: ScenarioRun, function: str) -> list[str]:
+    lines: list[str] = []
+    if scenario.ending in ENDINGS:
+        lines.append(f"  Fin : {ENDINGS[scenario.ending]}")
+        if scenario.chain:
+            lines += student_traceback(run, {"chain": scenario.chain, "exception": "(arrêté ici)"})[:-1]
+        return lines
+    observed = scenario.observed or {}
+    for call in _calls(observed):
+        status = call.get("status")
+        if status == "ok":
+            lines.append(f"  Fin : {function} a renvoyé {shown_value(call.get('value') or {})}")
+        elif status == "not_done":
+            lines.append(f"  Fin : pas encore fait ({text.one_line(call.get('todo') or 'TODO')})")
+        elif status == "raised":
+            lines.append(f"  Fin : {describe_call(function, call)}")
+            lines += student_traceback(run, call)
+        elif status:
+            lines.append(f"  Fin : {describe_call(function, call)}")
+    for dropped in observed.get("never_awaited") or []:
+        lines.append(
+            f"  RuntimeWarning : coroutine jamais attendue (never awaited) : {text.one_line(dropped)}"
+        )
+    return lines
+
+
+def _function(scenario: str) -> str:
+    if scenario.startswith("download_"):
+        return "download_and_save()"
+    if scenario == Scenario.LOG_FORMAT:
+        return "setup_logging()"
+    return "main()" if scenario != Scenario.SCRIPT else "le script"
+
+
+def _console(run: PartRun, scenario: ScenarioRun) -> list[str]:
+    observed = scenario.observed or {}
+    if scenario.name == Scenario.SCRIPT and SCRIPT_END_MARK in run.console:
+        lines = run.console.split(SCRIPT_END_MARK, 1)[0].splitlines()
+    else:
+        lines = [str(line) for line in observed.get("console") or []]
+        lines += str(observed.get("printed") or "").splitlines()
+    return [line for line in lines if line.strip()]
+
+
+def _scenario(run: PartRun, scenario: ScenarioRun) -> list[str]:
+    label = SCENARIO_LABELS.get(scenario.name, scenario.name)
+    lines = [f"- Scénario « {text.one_line(scenario.name, text.MAX_NAME_CHARS)} » : {label}"]
+    console = _console(run, scenario)
+    lines.append(f"  Console : {len(console)} ligne(s)" + (" :" if console else ""))
+    lines += _bounded(console, f"{run.folder}/")
+    lines += _outcome(run, scenario, _function(scenario.name))
+    return lines
+
+
+def python_messages(run: PartRun) -> list[str]:
+    """Python's own messages in the part's console (tracebacks, asyncio's warnings), with
+    the frames of the kit and of the libraries left out."""
+    file = PART_FILES[run.part]
+    found: list[str] = []
+    hidden = 0
+    in_traceback = False
+    skip_code = False
+    for raw in run.console.splitlines():
+        frame = _FRAME.match(raw)
+        if frame:
+            in_traceback = True
+            mine = frame["file"].endswith(file)
+            skip_code = not mine
+            if mine:
+                found.append(
+                    f'    File "{file}", line {frame["line"]}, in {_clean(frame["function"] or "?")}'
+                )
+            else:
+                hidden += 1
+            continue
+        if in_traceback and raw.startswith("    "):
+            if not skip_code:
+                found.append(f"      {_clean(raw.strip())}")
+            continue
+        if in_traceback and raw.strip():
+            in_traceback = False
+            if hidden:
+                found.append(f"    ({hidden} ligne(s) de bibliothèque masquée(s))")
+                hidden = 0
+            found.append(f"  {_clean(raw)}")
+            continue
+        if _PYTHON_MESSAGE.search(raw):
+            found.append(f"  {_clean(raw)}")
+    messages = [line for line in found if line.strip()]
+    if len(messages) > MAX_WARNINGS * 4:
+        messages = [
+            *messages[: MAX_WARNINGS * 4],
+            f"  … ({len(messages) - MAX_WARNINGS * 4} ligne(s) de plus)",
+        ]
+    return messages
+
+
+def _part(run: PartRun) -> list[str]:
+    lines = [f"=== {PART_TITLES[run.part]} ==="]
+    problem = PartView(run).load_problem()
+    if problem is not None:
+        lines.append(f"  Le fichier n'a pas pu être corrigé : {text.one_line(str(problem), 1_000)}")
+        if run.load and run.load.get("status") == "raised":
+            lines += student_traceback(run, run.load)
+        return lines
+    for scenario in run.scenarios.values():
+        lines += _scenario(run, scenario)
+    messages = python_messages(run)
+    if messages:
+        lines += ["- Messages de Python dans la console (tracebacks, avertissements d'asyncio) :", *messages]
+    return lines
+
+
+def render(grade_run: GradeRun | None) -> str:
+    """The -v section, or '' when nothing ran."""
+    if grade_run is None:
+        return ""
+    lines: list[str] = [HEADER, ""]
+    for run in grade_run.parts.values():
+        lines += [*_part(run), ""]
+    return text.multi_line("\n".join(_dedented(lines)), MAX_VERBOSE_CHARS)
+
+
+def _dedented(lines: Iterable[str]) -> list[str]:
+    return [line.rstrip() for line in lines]
