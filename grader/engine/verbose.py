@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 HEAD_LINES, TAIL_LINES = 5, 2  # of each scenario's console: its start and its end
 MAX_IMPORTANT_LINES = 6  # errors and warnings kept from the middle of a console
 MAX_LINE_CHARS = 200
-MAX_WARNINGS = 12  # Python's own messages found in a part's console
+MAX_MESSAGE_LINES = 40  # Python's own messages found in a part's console
 MAX_VERBOSE_CHARS = 40_000
 HEADER = "Détails de l'exécution de votre code (-v) : ce que chaque scénario a lancé et affiché"
 
@@ -62,6 +62,13 @@ ENDINGS = {
 _RAW_BYTES = re.compile(r"b(['\"])(?:\\x[0-9a-fA-F]{2}|\\.|(?!\1).){24,}?\1")
 _IMPORTANT = re.compile(r"ERROR|CRITICAL|WARNING|Traceback|Error|Exception|never awaited|never retrieved")
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>.+))?$')
+_CARETS = re.compile(r"^\s*[\^~]+\s*$")
+# What follows a frame's code: the exception, a new log line, a chained traceback.
+_ENDS_A_FRAME = re.compile(
+    r"^([A-Za-z_][\w.]*(Error|Exception|Warning|Interrupt|Exit)\b|(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|"
+    r"\d|\[|Traceback|During handling|The above exception)"
+)
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning|Interrupt|Exit)\b")
 _PYTHON_MESSAGE = re.compile(
     r"Traceback \(most recent call last\)|exception was never retrieved|was never awaited|"
     r"Task was destroyed but it is pending|Unclosed client session|Warning:"
@@ -177,54 +184,76 @@ def _console(run: PartRun, scenario: ScenarioRun) -> list[str]:
 def _scenario(run: PartRun, scenario: ScenarioRun) -> list[str]:
     label = SCENARIO_LABELS.get(scenario.name, scenario.name)
     lines = [f"- Scénario « {text.one_line(scenario.name, text.MAX_NAME_CHARS)} » : {label}"]
-    console = _console(run, scenario)
+    console = student_frames_only(_console(run, scenario), PART_FILES[run.part])
     lines.append(f"  Console : {len(console)} ligne(s)" + (" :" if console else ""))
     lines += _bounded(console, f"{run.folder}/")
     lines += _outcome(run, scenario, _function(scenario.name))
     return lines
 
 
-def python_messages(run: PartRun) -> list[str]:
-    """Python's own messages in the part's console (tracebacks, asyncio's warnings), with
-    the frames of the kit and of the libraries left out."""
-    file = PART_FILES[run.part]
-    found: list[str] = []
+def student_frames_only(lines: Iterable[str], file: str) -> list[str]:
+    """``lines`` with every traceback frame outside the student's ``file`` left out (the frame
+    line and the code under it), each run of hidden frames counted once; caret lines dropped."""
+    kept: list[str] = []
     hidden = 0
-    in_traceback = False
-    skip_code = False
-    for raw in run.console.splitlines():
+    skipping = False  # under a hidden frame: its code, until the next frame or message
+    for raw in lines:
+        if _CARETS.match(raw):
+            continue
         frame = _FRAME.match(raw)
         if frame:
-            in_traceback = True
-            mine = frame["file"].endswith(file)
-            skip_code = not mine
-            if mine:
-                found.append(
-                    f'    File "{file}", line {frame["line"]}, in {_clean(frame["function"] or "?")}'
-                )
-            else:
+            skipping = not frame["file"].endswith(file)
+            if skipping:
                 hidden += 1
-            continue
-        if in_traceback and raw.startswith("    "):
-            if not skip_code:
-                found.append(f"      {_clean(raw.strip())}")
-            continue
-        if in_traceback and raw.strip():
-            in_traceback = False
+                continue
             if hidden:
-                found.append(f"    ({hidden} ligne(s) de bibliothèque masquée(s))")
+                kept.append(f"  ({hidden} appel(s) hors de vos fichiers masqué(s))")
                 hidden = 0
-            found.append(f"  {_clean(raw)}")
+            kept.append(f'  File "{file}", line {frame["line"]}, in {frame["function"] or "?"}')
             continue
-        if _PYTHON_MESSAGE.search(raw):
-            found.append(f"  {_clean(raw)}")
-    messages = [line for line in found if line.strip()]
-    if len(messages) > MAX_WARNINGS * 4:
-        messages = [
-            *messages[: MAX_WARNINGS * 4],
-            f"  … ({len(messages) - MAX_WARNINGS * 4} ligne(s) de plus)",
-        ]
-    return messages
+        if skipping and not _ENDS_A_FRAME.match(raw.strip()):
+            continue
+        skipping = False
+        if hidden:
+            kept.append(f"  ({hidden} appel(s) hors de vos fichiers masqué(s))")
+            hidden = 0
+        kept.append(raw)
+    if hidden:
+        kept.append(f"  ({hidden} appel(s) hors de vos fichiers masqué(s))")
+    return kept
+
+
+def python_messages(run: PartRun) -> list[str]:
+    """Python's own messages in the part's console (tracebacks, asyncio's warnings), with
+    the frames of the kit and of the libraries left out; a message repeated is shown once."""
+    lines = student_frames_only(run.console.splitlines(), PART_FILES[run.part])
+    blocks: list[list[str]] = []
+    in_traceback = False
+    for line in lines:
+        shown = f"  {_clean(line.replace(f'{run.folder}/', ''))}"
+        if line.startswith("Traceback (most recent call last)"):
+            if not in_traceback and not (blocks and blocks[-1][-1].endswith("never retrieved")):
+                blocks.append([])
+            in_traceback = True
+        if in_traceback:
+            if not blocks:
+                blocks.append([])
+            blocks[-1].append(shown)
+        elif _PYTHON_MESSAGE.search(line):
+            blocks.append([shown])
+        if in_traceback and _ERROR_LINE.match(line):
+            in_traceback = False
+    counts: dict[tuple[str, ...], int] = {}
+    for block in blocks:
+        counts[tuple(block)] = counts.get(tuple(block), 0) + 1
+    found: list[str] = []
+    for shown_block, count in counts.items():
+        found += shown_block
+        if count > 1:
+            found.append(f"  (ce message revient {count} fois)")
+    if len(found) > MAX_MESSAGE_LINES:
+        found = [*found[:MAX_MESSAGE_LINES], f"  … ({len(found) - MAX_MESSAGE_LINES} ligne(s) de plus)"]
+    return found
 
 
 def _part(run: PartRun) -> list[str]:
