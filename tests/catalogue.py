@@ -59,7 +59,8 @@ PART_CRITERIA: dict[str, frozenset[str]] = {
 }
 BROKEN_KINDS = frozenset({"syntaxe", "import", "boucle infinie", "sys.exit"})
 
-# The grader bounds itself (about 8 s); past this, the subprocess is killed.
+# The grader bounds the student's code (plans.PART_BUDGET, plans.PART_LIMIT) and itself; past this,
+# the subprocess is killed.
 GRADE_TIMEOUT = 60.0
 PARALLEL_GRADES = 2
 

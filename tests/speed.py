@@ -3,7 +3,7 @@
 Times ``python -m nox -s grade -- TARGET`` (median of several runs) on three submissions:
 the solution, the untouched skeleton (as committed, see tests/pristine.py), a half-finished
 one (the solution's part 1 with the skeleton's part 2, as a student midway through the TP),
-and the worst case: both main() loop forever (the grade must still end in about 8 s).
+and the worst case: both main() loop forever (each part stopped plans.PART_BUDGET s after its start).
 Next to them, the floor that no grader can beat: the interpreter alone, pytest collecting an
 empty folder, and nox running pytest on an empty folder. Each grade is also given as a
 multiple of that last floor.

@@ -177,7 +177,7 @@ def test_report_of_a_grade_ends_with_the_reflection_and_the_protections() -> Non
     answer = Reflection(Status.WRITTEN, "L'asynchrone attend en même temps.", 5)
     lines = _lines(report.render_console(results, "solution/", _grade_run(""), answer))
     expected = [
-        "Question de réflexion (non notée) : réponse écrite, 5 mots. Appuyez-la sur vos propres "
+        "Question de réflexion (non notée) : réponse écrite, 5 mots ; appuyez-la sur vos propres "
         "chiffres de « poetry run -- nox -s demo -- skeleton ».",
         "",
         "Protections actives : processus séparé (interpréteur isolé, copie des fichiers, entrée "

@@ -127,12 +127,42 @@ def test_count_words(text: str, words: int) -> None:
 
 def test_report_block_gives_the_word_count_and_points_to_the_demo() -> None:
     block = render_block(Reflection(Status.WRITTEN, "x " * 142, 142))
-    expected = "Question de réflexion (non notée) : réponse écrite, 142 mots."
-    assert block.startswith(expected) and "nox -s demo" in block, (
-        f"attendu un bloc commençant par {expected!r} et citant nox -s demo ; vu {block!r}"
+    expected = (
+        "Question de réflexion (non notée) : réponse écrite, 142 mots ; appuyez-la sur vos propres "
+        "chiffres de « poetry run -- nox -s demo -- skeleton »."
     )
+    assert block == expected, f"attendu {expected!r} ; vu {block!r}"
     single = render_block(Reflection(Status.WRITTEN, "Oui.", 1))
-    assert "1 mot." in single, f"attendu « 1 mot. » au singulier ; vu {single!r}"
+    assert "1 mot ;" in single, f"attendu « 1 mot ; » au singulier ; vu {single!r}"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            "Mesures (nox -s demo, 20 images, latence de 200 ms) : sync 4,09 s ; async 0,25 s (×16,3)",
+            "réponse écrite, 3 mots, avec vos mesures.",
+        ),
+        ("La version synchrone prend 4,1 s et l'autre 0,3 s.", "réponse écrite, 3 mots, avec vos mesures."),
+        (
+            "La version synchrone prend 4,1 s, bien plus.",
+            "réponse écrite, 3 mots ; une seule durée y figure : ajoutez l'autre (sync ou async), donnée "
+            "par « poetry run -- nox -s demo -- skeleton ».",
+        ),
+        (
+            "Mesures (nox -s demo, 20 images, latence de 200 ms) : sync 4,09 s ; async pas encore mesuré",
+            "réponse écrite, 3 mots ; la ligne de mesures collée dit encore « pas encore mesuré » : "
+            "finissez les deux parties, relancez « poetry run -- nox -s demo -- skeleton » et collez la "
+            "nouvelle ligne.",
+        ),
+    ],
+    ids=["ligne-collee", "deux-durees", "une-duree", "pas-encore-mesure"],
+)
+def test_report_block_asks_only_for_the_figures_still_missing(answer: str, expected: str) -> None:
+    block = render_block(Reflection(Status.WRITTEN, answer, 3))
+    assert block == f"Question de réflexion (non notée) : {expected}", (
+        f"attendu « … : {expected} » ; vu {block!r}"
+    )
 
 
 def test_answer_for_results_strips_control_characters_and_keeps_lines() -> None:

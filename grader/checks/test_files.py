@@ -18,7 +18,8 @@ def test_files_are_written_with_aiofiles(view: PartView) -> None:
         fail_on_todo(scenario)
     expect(
         opened >= len(scenario.images),
-        f"{opened} fichier(s) ouvert(s) en écriture avec aiofiles pour {len(scenario.images)} images.",
+        f"Pendant main() sur {len(scenario.images)} images, aiofiles.open() a ouvert {opened} fichier(s) en "
+        "écriture (il en faut au moins un par image).",
         "Dans la partie 2, quelle fonction remplace open() pour écrire sans bloquer la boucle ?",
     )
 
@@ -38,8 +39,8 @@ def test_no_file_is_written_on_the_event_loop(view: PartView) -> None:
     blocking = sorted({name for scenario in scenarios for name in scenario.observed.get("loop_writes", [])})
     expect(
         not blocking,
-        f"{len(blocking)} fichier(s) ouvert(s) en écriture directement dans la boucle d'événements "
-        "(open(), Path.write_bytes()…).",
+        f"Sur les {len(scenarios)} lancements de main(), {len(blocking)} fichier(s) différent(s) "
+        "ouvert(s) en écriture directement dans la boucle d'événements (open(), Path.write_bytes()…).",
         "Une écriture synchrone dans une coroutine bloque toutes les autres tâches : quelle bibliothèque le "
         "TP propose-t-il pour écrire les fichiers ?",
     )

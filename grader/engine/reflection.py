@@ -84,14 +84,33 @@ def _words(count: int) -> str:
     return f"{count} mot" if count == 1 else f"{count} mots"
 
 
+DEMO_COMMAND = "poetry run -- nox -s demo -- skeleton"
+NOT_MEASURED = "pas encore mesuré"  # what the demo's line to paste says for a run that did not finish
+_DURATION_SHOWN = re.compile(r"(?<![\w,.])\d+(?:[.,]\d+)?\s*(?:ms|s|sec|secondes?)(?![\w])", re.IGNORECASE)
+
+
+def figures_missing(answer: str) -> str:
+    """What the answer still lacks of the demo's two durations, in French ('' if nothing)."""
+    if NOT_MEASURED in answer:
+        return (
+            f"la ligne de mesures collée dit encore « {NOT_MEASURED} » : finissez les deux parties, "
+            f"relancez « {DEMO_COMMAND} » et collez la nouvelle ligne"
+        )
+    found = len(set(_DURATION_SHOWN.findall(answer)))
+    if found >= 2:
+        return ""
+    if found == 1:
+        return f"une seule durée y figure : ajoutez l'autre (sync ou async), donnée par « {DEMO_COMMAND} »"
+    return f"appuyez-la sur vos propres chiffres de « {DEMO_COMMAND} »"
+
+
 def render_block(reflection: Reflection) -> str:
     """The French lines for the console report (no points: the question is not graded)."""
     title = "Question de réflexion (non notée)"
     if reflection.status is Status.WRITTEN:
-        return (
-            f"{title} : réponse écrite, {_words(reflection.words)}. Appuyez-la sur vos propres "
-            "chiffres de « poetry run -- nox -s demo -- skeleton »."
-        )
+        missing = figures_missing(reflection.answer)
+        lacking = f" ; {missing}" if missing else ", avec vos mesures"
+        return f"{title} : réponse écrite, {_words(reflection.words)}{lacking}."
     if reflection.status is Status.EMPTY:
         return f"{title} : pas encore de réponse dans {ANSWERS_FILE} (écrivez sous la ligne « {MARKER} »)."
     if reflection.status is Status.NO_MARKER:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from grader.engine.french_numbers import fr_milliseconds, fr_number, fr_seconds
+from grader.engine.reflection import NOT_MEASURED
 
 PASTE_HEADER = "À copier dans REPONSES.md (question de réflexion) :"
 
@@ -36,8 +37,8 @@ def paste_lines(
     """
     context = f"nox -s demo, {images} images, latence de {fr_milliseconds(latency)}"
     sync_time, async_time = _usable(sync_seconds), _usable(async_seconds)
-    sync_text = "pas encore mesuré" if sync_time is None else fr_seconds(sync_time)
-    async_text = "pas encore mesuré" if async_time is None else fr_seconds(async_time)
+    sync_text = NOT_MEASURED if sync_time is None else fr_seconds(sync_time)
+    async_text = NOT_MEASURED if async_time is None else fr_seconds(async_time)
     line = f"Mesures ({context}) : sync {sync_text} ; async {async_text}"
     if sync_time is not None and async_time is not None:
         if async_time > 0:
