@@ -110,12 +110,16 @@ def _source_line(run: PartRun, file: object, line: object) -> str:
     return _clean(lines[line - 1].strip()) if 0 < line <= len(lines) else ""
 
 
-def student_traceback(run: PartRun, call: dict[str, Any]) -> list[str]:
+TRACEBACK_TITLE = "  Traceback (vos fichiers seulement) :"
+STOPPED_TITLE = "  Où tournait votre code quand il a été arrêté :"
+
+
+def student_traceback(run: PartRun, call: dict[str, Any], title: str = TRACEBACK_TITLE) -> list[str]:
     """The call's traceback, the student's frames only, as Python would print them."""
     chain = call.get("chain") or []
     exception = text.type_name(call.get("exception") or "Exception")
     message = text.one_line(call.get("message") or "")
-    lines = ["  Traceback (vos fichiers seulement) :"]
+    lines = [title]
     for frame in chain:
         file, line = frame.get("file"), frame.get("line")
         function = text.one_line(frame.get("function", "?"), text.MAX_NAME_CHARS)
@@ -142,7 +146,7 @@ def _outcome(run: PartRun, scenario: ScenarioRun, function: str) -> list[str]:
     if scenario.ending in ENDINGS:
         lines.append(f"  Fin : {ENDINGS[scenario.ending]}")
         if scenario.chain:
-            lines += student_traceback(run, {"chain": scenario.chain, "exception": "(arrêté ici)"})[:-1]
+            lines += student_traceback(run, {"chain": scenario.chain}, STOPPED_TITLE)[:-1]
         return lines
     observed = scenario.observed or {}
     for call in _calls(observed):

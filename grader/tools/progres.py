@@ -98,8 +98,14 @@ def main(argv: Sequence[str] | None = None, path: Path = history.HISTORY_FILE) -
         action="store_true",
         help=f"toutes les corrections (par défaut : les {DEFAULT_SHOWN} dernières)",
     )
+    parser.add_argument(
+        "--fichier",
+        type=Path,
+        default=path,
+        help=f"l'historique à lire (par défaut : {history.HISTORY_NAME})",
+    )
     arguments = parser.parse_args(argv)
-    entries, skipped = history.read_counting(path)
+    entries, skipped = history.read_counting(arguments.fichier)
     shown = len(entries) if arguments.toutes else DEFAULT_SHOWN
     output = render(entries, skipped, max(shown, 1)) + "\n"
     sys.stdout.write(for_console(output, getattr(sys.stdout, "encoding", None)))
