@@ -85,7 +85,7 @@ def _python(session: nox.Session, *args: str, env: dict[str, str] | None = None)
 
 @nox.session
 def grade(session: nox.Session) -> None:
-    """Corrige skeleton/ (par défaut), solution/ ou un dossier : nox -s grade -- DOSSIER [-v]."""
+    """Corrige skeleton/ (défaut), solution/ ou un dossier : nox -s grade -- DOSSIER [-v] [--indices tous]."""
     target, pytest_args = _split_target(session.posargs, DEFAULT_TARGET)
     # Plugins are loaded explicitly: the grader needs none of the installed ones (faster start).
     # Only here is the local history read and written (batch grading and platforms never pass it).
