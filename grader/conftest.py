@@ -69,7 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--indices",
         default=hints.AUTO_LEVELS,
-        choices=(hints.AUTO_LEVELS, hints.ALL_LEVELS),
+        metavar="tous",
         help="« tous » : affiche les trois niveaux d'indice de chaque critère perdu, sans attendre",
     )
 
@@ -152,6 +152,11 @@ def pytest_configure(config: pytest.Config) -> None:
             "porte toujours sur les deux parties. Pour corriger un autre dossier : "
             "poetry run -- nox -s grade -- DOSSIER"
         )
+    if config.getoption("--indices") not in (hints.AUTO_LEVELS, hints.ALL_LEVELS):
+        raise pytest.UsageError(
+            f"--indices {config.getoption('--indices')} : valeur inconnue. Pour voir tous les niveaux "
+            "d'indice : poetry run -- nox -s grade -- DOSSIER --indices tous"
+        )
     checks, record, replay = (config.getoption(name) for name in ("--checks", "--enregistrer", "--rejouer"))
     start = time.perf_counter()
     if replay:
@@ -221,7 +226,7 @@ def _unless_corroborated(item: pytest.Item, criterion: str) -> tuple[Kind, str, 
     missing = evidence.corroborated(run, criterion)
     if not missing:
         return Kind.PASSED, "", "", ""
-    observed = f"Vérification non comptée : {missing}."
+    observed = f"{hints.UNCORROBORATED} : {missing}."
     return Kind.LOST, str(Lost(observed, NOT_CORROBORATED_HINT)), "", observed
 
 

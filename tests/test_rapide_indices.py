@@ -178,3 +178,44 @@ def test_without_history_the_report_shows_level_one_only(
     assert _levels_shown(report) == 1 and "Indices :" not in report, (
         f"attendu le niveau 1 seul et aucune ligne sur les indices sans --historique ; vu {report[-1200:]!r}"
     )
+
+
+def test_an_unknown_hint_option_is_refused_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(KIT_ROOT)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    code = pytest.main(
+        [*replay_arguments(GOLDEN.observations, tmp_path / "results.json"), "--indices", "toutes"]
+    )
+    error = capsys.readouterr().err
+    expected = "--indices toutes : valeur inconnue. Pour voir tous les niveaux d'indice"
+    assert code == pytest.ExitCode.USAGE_ERROR and expected in error, (
+        f"attendu le refus « {expected}… » ; vu le code {code!r} et {error[-300:]!r}"
+    )
+
+
+def test_level_three_starts_where_the_observed_call_chain_stopped() -> None:
+    source = "\n".join(
+        [
+            "import asyncio",
+            "",
+            "async def main(urls, output_dir):",
+            "    saved = asyncio.gather(*tasks)",
+            "    return sum(path is not None for path in saved)",
+        ]
+    )
+    observed = (
+        "main() a levé RuntimeError : await wasn't used with future (main, ligne 5 → <genexpr>, ligne 5)"
+    )
+    shown = hints.where_in_code("async.concurrency", source, observed)
+    expected = (
+        "main() (async_downloader.py, ligne 5) « return sum(path is not None for path in saved) », là où la "
+        "correction a vu votre code ; main() (async_downloader.py, ligne 3) : relisez ligne 4 « saved = "
+        f"asyncio.gather(*tasks) ». Ce qui a été observé : {observed}"
+    )
+    assert shown == expected, f"attendu {expected!r} ; vu {shown!r}"
+    nowhere = hints.where_in_code("sync.directory", "x = 1\n", "")
+    assert nowhere == "regardez main() dans sync_downloader.py.", (
+        f"attendu la fonction à regarder quand rien ne la situe ; vu {nowhere!r}"
+    )

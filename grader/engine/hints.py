@@ -28,6 +28,7 @@ ALL_LEVELS = "tous"
 AUTO_LEVELS = "auto"
 MAX_POINTED_LINES = 3
 MAX_CODE_CHARS = 90
+UNCORROBORATED = "Vérification non comptée"  # how grader/conftest.py opens an uncorroborated check
 
 
 def level_for(streak: int) -> int:
@@ -202,16 +203,41 @@ def _code(line: str) -> str:
     return f"« {shown} »"
 
 
+# A call chain as the checks write it: « (main, ligne 110 → download_and_save, ligne 81) ».
+_CHAIN = re.compile(r"(?:\(|: )((?:[\w<>]+, ligne \d+)(?: → [\w<>]+, ligne \d+)*)\)?")
+_FRAME = re.compile(r"([\w<>]+), ligne (\d+)$")
+
+
+def _stopped_at(observed: str, source: str, file_name: str) -> str:
+    """Where the observation says the code was (the last frame of its call chain), with its code."""
+    chain = _CHAIN.search(observed)
+    if chain is None:
+        return ""
+    frames = [_FRAME.search(frame) for frame in chain.group(1).split(" → ")]
+    named = [frame for frame in frames if frame is not None]
+    if not named:
+        return ""
+    # The innermost frame that is a function of theirs (not a <genexpr> or a <lambda> inside it).
+    last = next((frame for frame in reversed(named) if not frame.group(1).startswith("<")), named[-1])
+    function, number = last.group(1), int(last.group(2))
+    lines = source.splitlines()
+    code = f" {_code(lines[number - 1])}" if 0 < number <= len(lines) else ""
+    shown = f"{function}()" if not function.startswith("<") else function
+    return f"{shown} ({file_name}, ligne {number}){code}, là où la correction a vu votre code"
+
+
 def where_in_code(criterion: str, source: str, observed: str) -> str:
-    """Level 3: the function to read, with its line, the lines touching the concept, and what
-    the check observed (``observed``: the first lost check's observation, already cleaned)."""
+    """Level 3: where the observation located the code (its call chain), else the function to
+    read with its line; the lines touching the concept; and what the check observed
+    (``observed``: the first lost check's observation, already cleaned)."""
     part = criterion.split(".", 1)[0]
     file_name = PART_FILES.get(part, "")
     place = PLACES[criterion]
     spans = function_spans(source)
     lines = source.splitlines()
     pattern = re.compile(place.pattern)
-    pieces: list[str] = []
+    stopped = _stopped_at(observed, source, file_name)
+    pieces: list[str] = [stopped] if stopped else []
     for name in place.functions:
         span = spans.get(name)
         if span is None:
@@ -228,7 +254,7 @@ def where_in_code(criterion: str, source: str, observed: str) -> str:
         names = " ou ".join(f"{name}()" for name in place.functions)
         pieces.append(f"regardez {names} dans {file_name}")
     seen = f" Ce qui a été observé : {observed}" if observed else ""
-    return f"{pieces[0]}.{seen}"
+    return f"{' ; '.join(pieces)}.{seen}"
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -245,7 +271,9 @@ def deeper_lines(criterion: str, level: int, source: str, observations: Sequence
     if level >= 2:
         lines.append(f"Indice 2 (la notion) : {concept_text(criterion)}")
     if level >= MAX_LEVEL:
-        first = next((o for o in observations if o), "")
+        # « Vérification non comptée » says why a claim was not trusted, not what the code did.
+        telling = [o for o in observations if o and not o.startswith(UNCORROBORATED)]
+        first = next(iter(telling or [o for o in observations if o]), "")
         lines.append(f"Indice 3 (votre code) : {where_in_code(criterion, source, first)}")
     return lines
 
