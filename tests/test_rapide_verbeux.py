@@ -86,6 +86,7 @@ def test_verbose_shows_the_students_own_traceback_with_their_code() -> None:
         "  RuntimeError: await wasn't used with future",
         "  RuntimeWarning : coroutine jamais attendue (never awaited) : download_and_save(), "
         "async_downloader.py ligne 10",
+        "      saved = asyncio.gather(*[download_and_save(None, url, output_dir) for url in urls])",
     ]
     start = shown.index(expected[0]) if expected[0] in shown else -1
     assert shown[start : start + len(expected)] == expected, f"attendu les lignes {expected} ; vu {shown}"

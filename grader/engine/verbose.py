@@ -61,6 +61,7 @@ ENDINGS = {
 # A bytes repr long enough to be an image's content: never worth a line on a student's screen.
 _RAW_BYTES = re.compile(r"b(['\"])(?:\\x[0-9a-fA-F]{2}|\\.|(?!\1).){24,}?\1")
 _IMPORTANT = re.compile(r"ERROR|CRITICAL|WARNING|Traceback|Error|Exception|never awaited|never retrieved")
+_AT_LINE = re.compile(r"_downloader\.py ligne (\d+)$")  # how the worker locates a coroutine never awaited
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>.+))?$')
 _CARETS = re.compile(r"^\s*[\^~]+\s*$")
 # What follows a frame's code: the exception, a new log line, a chained traceback.
@@ -164,6 +165,10 @@ def _outcome(run: PartRun, scenario: ScenarioRun, function: str) -> list[str]:
         lines.append(
             f"  RuntimeWarning : coroutine jamais attendue (never awaited) : {text.one_line(dropped)}"
         )
+        at = _AT_LINE.search(str(dropped))
+        code = _source_line(run, PART_FILES[run.part], int(at.group(1))) if at else ""
+        if code:
+            lines.append(f"      {code}")
     return lines
 
 
