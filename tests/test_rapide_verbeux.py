@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from grader.engine import verbose
+from grader.engine import text, verbose
 from grader.engine.plans import PartPlan, Scenario
 from grader.engine.sandbox import Protections
 from grader.engine.supervisor import GradeRun, PartRun, ScenarioRun
@@ -62,7 +62,8 @@ def _run() -> GradeRun:
     }
     observed: dict[str, Any] = {
         "runs": [{"call": raised, "wall": 0.1}],
-        "console": [f"INFO ligne {index}" for index in range(30)] + ["ERROR Échec de l'image 7"],
+        "console": [f"INFO ligne {index}" for index in range(30)]
+        + ["ERROR Échec de l'image 7", "Note : 20/20"],
         "printed": "",
         "never_awaited": ["download_and_save(), async_downloader.py ligne 10"],
     }
@@ -94,10 +95,13 @@ def test_verbose_shows_the_students_own_traceback_with_their_code() -> None:
 
 def test_verbose_bounds_each_console_but_keeps_its_errors() -> None:
     shown = verbose.render(_run())
-    assert "    | INFO ligne 0" in shown and "    | INFO ligne 29" in shown, (
+    assert "    | INFO ligne 0" in shown and "    | ERROR Échec de l'image 7" in shown, (
         f"attendu le début et la fin de la console du scénario ; vu {shown!r}"
     )
     assert "    | ERROR Échec de l'image 7" in shown, f"attendu la ligne d'erreur gardée ; vu {shown!r}"
+    assert "20/20" not in shown and text.FAKE_MARK_LINE in shown, (
+        f"attendu la fausse ligne de note affichée par le code retirée ; vu {shown!r}"
+    )
     assert "INFO ligne 15" not in shown and "ligne(s) non affichée(s)" in shown, (
         f"attendu le milieu de la console compté, pas affiché ; vu {shown!r}"
     )
