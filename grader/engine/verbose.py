@@ -77,7 +77,8 @@ _PYTHON_MESSAGE = re.compile(
 
 
 def _clean(line: str) -> str:
-    return text.one_line(_RAW_BYTES.sub("b'…' (octets)", line), MAX_LINE_CHARS)
+    # Cut before the search: a line of the student's console may be megabytes long.
+    return text.one_line(_RAW_BYTES.sub("b'…' (octets)", line[: MAX_LINE_CHARS * 4]), MAX_LINE_CHARS)
 
 
 def _bounded(lines: list[str], folder: str, indent: str = "    | ") -> list[str]:
