@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
-from grader.engine import evidence, hints, history, reflection, report, verbose
+from grader.engine import evidence, grade_hints, hints, history, reflection, report, verbose
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
@@ -294,9 +294,11 @@ def _finish(config: pytest.Config, exitstatus: int) -> None:
     target = settings["target"]
     answer = settings["answer"] or reflection.read_answer(target)
     graded = failure is None and bool(config.stash[OUTCOMES])
-    deeper, levels_line, entry = _hints(settings, results, grade_run, graded)
+    hinted = grade_hints.for_grade(
+        results, grade_run, shown_path(target), settings["history"], settings["all_hints"], graded
+    )
     text = report.render_console(
-        results, f"{shown_path(target)}{os.sep}", grade_run, answer, deeper, levels_line
+        results, f"{shown_path(target)}{os.sep}", grade_run, answer, hinted.deeper, hinted.levels_line
     )
     extra = report.extra_data(results, grade_run, answer)
     try:
@@ -308,8 +310,8 @@ def _finish(config: pytest.Config, exitstatus: int) -> None:
         report.write_checks(outcomes, settings["checks"])
     if settings["record"] is not None:
         where += "\n" + _record(settings["record"], grade_run, answer)
-    if entry is not None:
-        where += _remember(settings["history"], entry)
+    if hinted.entry is not None:
+        where += _remember(settings["history"], hinted.entry)
     console = _console()
     details = verbose.render(grade_run) if config.option.verbose > 0 else ""
     shown = text_for_console(
@@ -317,49 +319,6 @@ def _finish(config: pytest.Config, exitstatus: int) -> None:
     )
     console.write(shown)
     _console().flush()
-
-
-def _hints(
-    settings: dict[str, Any],
-    results: list[report.CriterionResult],
-    grade_run: supervisor.GradeRun | None,
-    graded: bool,
-) -> tuple[dict[str, list[str]], str, history.Entry | None]:
-    """The deeper hints of each lost criterion, the line that explains them, and this grade's
-    history entry (None when there is no history, or when the grade did not finish)."""
-    lost = [r for r in results if not r.passed and not r.not_done]
-    path: Path | None = settings["history"]
-    target = shown_path(settings["target"])
-    streaks: dict[str, int] = {}
-    if path is not None and graded:
-        streaks = history.streaks(history.read(path), target, (r.criterion.id for r in lost))
-    levels = {
-        r.criterion.id: hints.MAX_LEVEL
-        if settings["all_hints"]
-        else hints.level_for(streaks.get(r.criterion.id, 1))
-        for r in lost
-    }
-    deeper: dict[str, list[str]] = {}
-    for result in lost:
-        run = grade_run.parts.get(result.criterion.part) if grade_run is not None else None
-        observed = [hints.observed_part(message) for _, message, _ in result.feedback]
-        lines = hints.deeper_lines(
-            result.criterion.id, levels[result.criterion.id], run.source if run else "", observed
-        )
-        if lines:
-            deeper[result.criterion.id] = lines
-    explained = path is not None or settings["all_hints"]
-    line = hints.levels_line(levels.values(), settings["all_hints"]) if lost and explained else ""
-    entry = None
-    if path is not None and graded:
-        entry = history.Entry(
-            history.now(),
-            target,
-            report.total_score(results),
-            tuple(r.criterion.id for r in lost),
-            tuple(r.criterion.id for r in results if r.not_done),
-        )
-    return deeper, line, entry
 
 
 def _remember(path: Path, entry: history.Entry) -> str:
