@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
-from grader.engine import evidence, grade_hints, hints, history, reflection, report, verbose
+from grader.engine import evidence, grade_hints, hints, history, reflection, report, syntax, verbose
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
@@ -302,7 +302,7 @@ def _finish(config: pytest.Config, exitstatus: int) -> None:
     )
     extra = report.extra_data(results, grade_run, answer)
     try:
-        report.write_results(results, settings["results"], text, seconds, extra)
+        report.write_results(results, settings["results"], text, seconds, extra, syntax.problems(grade_run))
         where = f"Résultats détaillés : {settings['results']}"
     except report.ResultsNotWritten as error:
         where = str(error)

@@ -173,3 +173,7 @@ def test_a_syntax_error_is_shown_once_at_the_top_with_its_line_and_caret(
     assert count == 6, f"attendu la ligne {reference!r} une fois par critère de la partie 1 (6) ; vu {count}"
     mentions = sum("expected ':'" in line for line in lines)
     assert mentions == 1, f"attendu le message de Python une seule fois ; vu {mentions} fois"
+    outputs = {test["number"]: test["output"] for test in read_json(tmp_path / "results.json")["tests"]}
+    block = "\n".join(expected_top)
+    wrong = [number for number, output in outputs.items() if number.startswith("sync.") and output != block]
+    assert not wrong, f"attendu pour chaque critère sync.* le seul bloc de l'erreur {block!r} ; vu {wrong}"

@@ -196,11 +196,13 @@ def _indent(text: str) -> str:
     return text.replace("\n", "\n    ")
 
 
-def _output(result: CriterionResult) -> str:
+def _output(result: CriterionResult, problem: syntax.SyntaxProblem | None = None) -> str:
     if result.passed:
         body = ["Critère validé."]
     elif result.not_done:
         body = ["Pas encore fait : les fonctions concernées lèvent encore NotImplementedError."]
+    elif problem is not None and problem.explains([cause for _, _, cause in result.feedback]):
+        body = [problem.block]  # once, not under each of the criterion's checks
     else:
         body = [f"{title} : {message}" for title, message, _ in result.feedback]
     lines = _safe_lines("\n".join(body + [f"Remarque : {note}" for note in result.notes]))
@@ -241,8 +243,11 @@ def write_results(
     console: str = "",
     seconds: float = 0.0,
     extra: dict[str, Any] | None = None,
+    syntax_problems: Mapping[str, syntax.SyntaxProblem] | None = None,
 ) -> None:
     """Writes the marks in Gradescope's results.json format, atomically, in at most 1 MB.
+
+    ``syntax_problems``: a part's syntax error, by part, told once in each of its criteria.
 
     The document goes to a new temporary file beside ``path``, then replaces ``path``:
     a symlink at ``path`` is replaced itself, never followed.
@@ -262,7 +267,7 @@ def write_results(
                 "score": result.score,
                 "max_score": result.criterion.points,
                 "status": result.status,
-                "output": _output(result),
+                "output": _output(result, (syntax_problems or {}).get(result.criterion.part)),
             }
             for result in results
         ],
