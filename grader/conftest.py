@@ -28,10 +28,10 @@ from grader.engine.paths import PART_FILES, resolve_target, shown_path
 from grader.engine.text import for_console as text_for_console
 
 if TYPE_CHECKING:
-    from grader.engine import recording, supervisor
+    from grader.engine import recording, runs
 
 OUTCOMES = pytest.StashKey[list[CheckOutcome]]()
-GRADE = pytest.StashKey["Future[supervisor.GradeRun]"]()
+GRADE = pytest.StashKey["Future[runs.GradeRun]"]()
 SETTINGS = pytest.StashKey[dict[str, Any]]()
 NOTES = pytest.StashKey[list[str]]()
 
@@ -96,8 +96,8 @@ def missing_folder_message(asked: str, target: Path) -> str:
     )
 
 
-def _start_grading(target: Path) -> Future[supervisor.GradeRun]:
-    future: Future[supervisor.GradeRun] = Future()
+def _start_grading(target: Path) -> Future[runs.GradeRun]:
+    future: Future[runs.GradeRun] = Future()
 
     def work() -> None:
         try:
@@ -121,7 +121,7 @@ def _replayed(path: Path) -> recording.Recording:
         raise pytest.UsageError(f"--rejouer : {path} illisible : {error}") from error
 
 
-def _record(path: Path, grade_run: supervisor.GradeRun | None, answer: reflection.Reflection) -> str:
+def _record(path: Path, grade_run: runs.GradeRun | None, answer: reflection.Reflection) -> str:
     """Writes the observations for --rejouer; returns the French line that says where."""
     from grader.engine import recording
 
@@ -330,7 +330,7 @@ def _remember(path: Path, entry: history.Entry) -> str:
     return ""
 
 
-def _attach_part_notes(outcomes: list[CheckOutcome], grade_run: supervisor.GradeRun) -> None:
+def _attach_part_notes(outcomes: list[CheckOutcome], grade_run: runs.GradeRun) -> None:
     for part, run in grade_run.parts.items():
         first = next((o for o in outcomes if o.criterion == f"{part}.download"), None)
         if first is not None:
@@ -347,7 +347,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def grade_run(request: pytest.FixtureRequest) -> supervisor.GradeRun:
+def grade_run(request: pytest.FixtureRequest) -> runs.GradeRun:
     """Every observation of this grade (the workers started when pytest was configured)."""
     return request.config.stash[GRADE].result()
 
@@ -360,5 +360,5 @@ def notes(request: pytest.FixtureRequest) -> list[str]:
 
 
 @pytest.fixture
-def view(part: str, grade_run: supervisor.GradeRun) -> PartView:
+def view(part: str, grade_run: runs.GradeRun) -> PartView:
     return PartView(grade_run.parts[part])

@@ -22,7 +22,8 @@ import requests
 
 from grader.engine.imageserver import ImageServer
 from grader.engine.plans import PNG_SIGNATURE
-from grader.engine.supervisor import ScriptRun, run_script
+from grader.engine.runs import ScriptRun
+from grader.engine.scripts import run_script
 from grader.tools.children import child_environment
 from grader.tools.french_cli import translate_error
 

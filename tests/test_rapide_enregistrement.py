@@ -13,8 +13,9 @@ from grader.engine import recording
 from grader.engine.evidence import ServerStats
 from grader.engine.plans import Image, PartPlan
 from grader.engine.reflection import Reflection, Status
+from grader.engine.runs import GradeRun, PartRun, ScenarioRun
 from grader.engine.sandbox import Protections
-from grader.engine.supervisor import GradeRun, PartRun, ScenarioRun
+from grader.engine.worker.protocol import LoadEnding, ScenarioEnding, ScenarioKind, ScenarioSpec
 from tests.goldens import KIT_ROOT, replay_arguments
 
 NOT_UTF8_NAME = "images/photo-\udcff.png"  # a file name that is not UTF-8, as os.fsdecode gives it
@@ -23,9 +24,8 @@ NOT_UTF8_NAME = "images/photo-\udcff.png"  # a file name that is not UTF-8, as o
 def _every_field_set() -> GradeRun:
     """A GradeRun whose every field, at every level, differs from its default."""
     image = Image("https://images.example.org/photos/1/full.jpg", b"\x89PNG\r\n\x1a\n\x00\xff")
-    plan = PartPlan(
-        "sync", [{"name": "main", "budget": 2.5, "urls": ["http://127.0.0.1:1/a"]}], {"main": [image]}
-    )
+    spec = ScenarioSpec("main", ScenarioKind.MAIN, 2.5, urls=("http://127.0.0.1:1/a",), stand_in=True)
+    plan = PartPlan("sync", (spec,), {"main": [image]})
     scenario = ScenarioRun(
         name="main",
         cwd=Path("/tmp/correction-x/sync/main"),
@@ -34,7 +34,7 @@ def _every_field_set() -> GradeRun:
             "seconds": 0.125,
             "records": [[20, "é"]],
         },
-        ending="hung",
+        ending=ScenarioEnding.HUNG,
         chain=[{"file": "sync_downloader.py", "line": 70, "function": "main"}],
         exit_code=-9,
         seconds_seen=1.5,
@@ -46,10 +46,12 @@ def _every_field_set() -> GradeRun:
         plan=plan,
         folder=Path("/tmp/correction-x/sync"),
         load={"status": "ok", "value": {"type": "None"}},
-        load_ending="hung",
+        load_ending=LoadEnding.HUNG,
         load_chain=[{"file": "sync_downloader.py", "line": 3, "function": "<module>"}],
-        hello={"event": "hello", "python": "3.13.1"},
-        scenarios={"main": scenario, "script": ScenarioRun("script", Path("s"), ending="skipped")},
+        scenarios={
+            "main": scenario,
+            "script": ScenarioRun("script", Path("s"), ending=ScenarioEnding.SKIPPED),
+        },
         console="07:49:38 [INFO] Début\n",
         console_truncated=True,
         blocked=["connexion à example.org:443"],

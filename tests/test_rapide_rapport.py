@@ -13,8 +13,9 @@ from grader.engine.criteria import CRITERIA
 from grader.engine.outcomes import CheckOutcome, Kind
 from grader.engine.plans import PartPlan
 from grader.engine.reflection import Reflection, Status
+from grader.engine.runs import GradeRun, PartRun, ScenarioRun
 from grader.engine.sandbox import Protections
-from grader.engine.supervisor import GradeRun, PartRun, ScenarioRun
+from grader.engine.worker.protocol import ScenarioEnding
 
 
 def _outcome(
@@ -158,8 +159,8 @@ def test_criterion_without_any_check_is_lost_and_says_so() -> None:
     )
 
 
-def _grade_run(ending: str) -> GradeRun:
-    part = PartRun("sync", PartPlan("sync", [], {}), Path("correction/sync"), load={"status": "ok"})
+def _grade_run(ending: ScenarioEnding) -> GradeRun:
+    part = PartRun("sync", PartPlan("sync", (), {}), Path("correction/sync"), load={"status": "ok"})
     part.scenarios["main"] = ScenarioRun("main", Path("correction/sync/main"), ending=ending)
     return GradeRun(Path("rendu"), {"sync": part}, Protections(), 1.0)
 
@@ -167,7 +168,8 @@ def _grade_run(ending: str) -> GradeRun:
 def test_a_hung_scenario_makes_the_status_time_exceeded() -> None:
     results = report.score_criteria([_outcome(c.id) for c in CRITERIA])
     answer = Reflection(Status.MISSING)
-    statuses = [report.extra_data(results, _grade_run(e), answer)["statut"] for e in ("hung", "skipped", "")]
+    endings = (ScenarioEnding.HUNG, ScenarioEnding.SKIPPED, ScenarioEnding.REPORTED)
+    statuses = [report.extra_data(results, _grade_run(e), answer)["statut"] for e in endings]
     expected = ["délai dépassé", "délai dépassé", "noté"]
     assert statuses == expected, f"attendu les statuts {expected} (bloqué, sauté, normal) ; vu {statuses}"
 
@@ -175,7 +177,7 @@ def test_a_hung_scenario_makes_the_status_time_exceeded() -> None:
 def test_report_of_a_grade_ends_with_the_reflection_and_the_protections() -> None:
     results = report.score_criteria([_outcome(c.id) for c in CRITERIA])
     answer = Reflection(Status.WRITTEN, "L'asynchrone attend en même temps.", 5)
-    lines = _lines(report.render_console(results, "solution/", _grade_run(""), answer))
+    lines = _lines(report.render_console(results, "solution/", _grade_run(ScenarioEnding.REPORTED), answer))
     expected = [
         "Question de réflexion (non notée) : réponse écrite, 5 mots ; appuyez-la sur vos propres "
         "chiffres de « poetry run -- nox -s demo -- skeleton ».",

@@ -19,7 +19,8 @@ from grader.engine.evidence import ServerStats
 from grader.engine.observations import PartView
 from grader.engine.outcomes import Broken, Lost, NotDone
 from grader.engine.plans import Image, PartPlan, Scenario
-from grader.engine.supervisor import PartRun, ScenarioRun
+from grader.engine.runs import PartRun, ScenarioRun
+from grader.engine.worker.protocol import LoadEnding, ScenarioEnding
 
 LOADED = {"status": "ok", "value": {"type": "None"}}
 IMAGE = Image("https://images.example.org/photos/2/full.jpg", b"\x89PNG\r\n\x1a\nimage")
@@ -41,7 +42,7 @@ def _view(
     images: dict[str, list[Image]] | None = None,
     **fields: Any,
 ) -> PartView:
-    run = PartRun(part, PartPlan(part, [], images or {}), Path("correction") / part, load=load, **fields)
+    run = PartRun(part, PartPlan(part, (), images or {}), Path("correction") / part, load=load, **fields)
     run.scenarios = {scenario.name: scenario for scenario in scenarios}
     return PartView(run)
 
@@ -70,7 +71,7 @@ def test_syntax_error_names_the_file_the_line_and_the_message() -> None:
 
 
 def test_missing_part_file_is_not_done_rather_than_broken() -> None:
-    problem = _view(load=None, load_ending="missing").load_problem()
+    problem = _view(load=None, load_ending=LoadEnding.MISSING).load_problem()
     expected = "fichier absent : sync_downloader.py"
     assert isinstance(problem, NotDone) and problem.todo == expected, (
         f"attendu NotDone({expected!r}) ; vu {problem!r}"
@@ -82,7 +83,7 @@ def test_hung_scenario_is_broken_and_shows_the_students_call_chain() -> None:
         {"file": "sync_downloader.py", "line": 70, "function": "main"},
         {"file": "sync_downloader.py", "line": 52, "function": "download_and_save"},
     ]
-    view = _view(_scenario(Scenario.MAIN, ending="hung", chain=chain))
+    view = _view(_scenario(Scenario.MAIN, ending=ScenarioEnding.HUNG, chain=chain))
     error = _raised(lambda view: view.scenario(Scenario.MAIN), view)
     expected = (
         "votre code tourne encore après le délai imparti (boucle infinie ?) : "

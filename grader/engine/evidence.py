@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from grader.engine.plans import Scenario
 
 if TYPE_CHECKING:
-    from grader.engine.supervisor import PartRun
+    from grader.engine.runs import PartRun
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from grader.engine.outcomes import Broken, NotDone
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Image, Scenario
 from grader.engine.sandbox import STREAM_CAP
+from grader.engine.worker.protocol import LoadEnding, ScenarioEnding
 
 if TYPE_CHECKING:
-    from grader.engine.supervisor import PartRun, ScenarioRun
+    from grader.engine.runs import PartRun, ScenarioRun
 
 CRASH_HINT = (
     "lisez le message ci-dessus ; pour la trace complète, lancez votre script directement "
@@ -221,18 +222,18 @@ class PartView:
         """Why the module cannot be graded at all, as the outcome to raise; None if it loads."""
         run = self.run
         name = self.file_name
-        if run.load_ending == "refused":
+        if run.load_ending is LoadEnding.REFUSED:
             return Broken(
                 text.one_line(run.refused, 1_000), "Déposez vos fichiers .py eux-mêmes, pas des liens."
             )
-        if run.load_ending == "unreadable":
+        if run.load_ending is LoadEnding.UNREADABLE:
             return Broken(
                 f"les fichiers écrits par {name} n'ont pas pu être relus par la correction",
                 "Votre programme doit écrire des images dans son dossier de sortie, rien d'autre.",
             )
-        if run.load_ending == "missing":  # a part not handed in: incomplete, not broken
+        if run.load_ending is LoadEnding.MISSING:  # a part not handed in: incomplete, not broken
             return NotDone(f"fichier absent : {name}")
-        if run.load_ending == "hung":
+        if run.load_ending is LoadEnding.HUNG:
             chain = chain_text(run.load_chain)
             at = f" ({chain})" if chain else ""
             return Broken(
@@ -240,7 +241,7 @@ class PartView:
                 "Le code au niveau du module ne doit rien lancer : placez l'appel de main() dans "
                 'le bloc « if __name__ == "__main__": ».',
             )
-        if run.load_ending == "crashed" or run.load is None:
+        if run.load_ending is LoadEnding.CRASHED or run.load is None:
             return Broken(f"le processus qui importe {name} s'est arrêté brutalement", CRASH_HINT)
         call = run.load
         if call.get("status") == "not_done":
@@ -275,24 +276,24 @@ class PartView:
         run = self.run.scenarios.get(str(name))
         if run is None:
             raise Broken("scénario non joué (erreur interne du correcteur)")
-        if run.ending == "hung":
+        if run.ending is ScenarioEnding.HUNG:
             chain = chain_text(run.chain)
             at = f" : {chain}" if chain else ""
             raise Broken(
                 f"votre code tourne encore après le délai imparti (boucle infinie ?){at}",
                 "Repérez la boucle qui ne se termine pas (ou l'attente sans fin) à l'endroit indiqué.",
             )
-        if run.ending == "crashed":
+        if run.ending is ScenarioEnding.CRASHED:
             raise Broken(
                 "le processus qui exécutait votre code s'est arrêté "
                 "brutalement (récursion infinie ? mémoire ?)"
             )
-        if run.ending == "skipped":
+        if run.ending is ScenarioEnding.SKIPPED:
             raise Broken(
                 "non vérifié : votre code a déjà épuisé le temps de "
                 "correction de cette partie (boucle infinie ?)"
             )
-        if run.ending == "not_loaded":
+        if run.ending is ScenarioEnding.NOT_LOADED:
             raise Broken("le module ne se charge plus")
         return ScenarioView(self.part, run, self.run.plan.images.get(str(name), []), self.shown)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from grader.engine.worker.protocol import ConsoleMode, ScenarioKind, ScenarioSpec
+
 _URL_SHAPES = (
     "https://images.example.org/photos/{i}/full.jpg",
     "https://cdn.example.net/img/{i}.png?size=large",
@@ -99,8 +101,8 @@ def image_set(count: int, start: int = 1) -> list[Image]:
     ]
 
 
-def _encoded(images: list[Image]) -> list[list[str]]:
-    return [[image.url, base64.b64encode(image.body).decode()] for image in images]
+def _encoded(images: list[Image]) -> tuple[tuple[str, str], ...]:
+    return tuple((image.url, base64.b64encode(image.body).decode()) for image in images)
 
 
 @dataclass(frozen=True)
@@ -108,26 +110,23 @@ class PartPlan:
     """The scenarios of one part, and the images each one serves (for the checks)."""
 
     part: str
-    specs: list[dict[str, Any]]
+    specs: tuple[ScenarioSpec, ...]
     images: dict[str, list[Image]]
 
-    def spec(self, name: str) -> dict[str, Any]:
-        return next(spec for spec in self.specs if spec["name"] == name)
+    def spec(self, name: str) -> ScenarioSpec:
+        return next(spec for spec in self.specs if spec.name == name)
 
 
-def _main(name: Scenario, images: list[Image], budget: float = BUDGET, **options: Any) -> dict[str, Any]:
-    spec = {"name": str(name), "kind": "main", "budget": budget, "images": _encoded(images)}
-    spec.update({"out": "images", "auto_create": True, "console": "default"})
-    spec.update(options)
-    return spec
+def _main(name: Scenario, images: list[Image], budget: float = BUDGET, **options: Any) -> ScenarioSpec:
+    settings: dict[str, Any] = {"out": "images", "auto_create": True, **options}
+    return ScenarioSpec(str(name), ScenarioKind.MAIN, budget, images=_encoded(images), **settings)
 
 
-def _with_failure(name: Scenario, kind: str, **options: Any) -> tuple[dict[str, Any], list[Image]]:
+def _with_failure(name: Scenario, kind: str, **options: Any) -> tuple[ScenarioSpec, list[Image]]:
+    """Four images and one failing URL in the middle of the batch."""
     good = image_set(4, start=11)
-    spec = _main(name, good, failures=[[BAD_URL, kind]], **options)
-    urls = [good[0].url, good[1].url, BAD_URL, good[2].url, good[3].url]
-    spec["urls_order"] = urls
-    return spec, good
+    urls = (good[0].url, good[1].url, BAD_URL, good[2].url, good[3].url)
+    return _main(name, good, failures=((BAD_URL, kind),), urls=urls, **options), good
 
 
 def server_shape(part: str) -> tuple[int, float]:
@@ -135,22 +134,22 @@ def server_shape(part: str) -> tuple[int, float]:
     return (SERVER_IMAGES, SERVER_LATENCY) if part == "async" else (SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY)
 
 
-def build(part: str, script_urls: list[str], server_urls: list[str]) -> PartPlan:
+def build(part: str) -> PartPlan:
+    """The part's scenarios; those on a loopback server get its URLs from each worker's servers."""
     images: dict[str, list[Image]] = {}
-    specs: list[dict[str, Any]] = []
+    specs: list[ScenarioSpec] = []
 
-    def add(spec: dict[str, Any], served: list[Image]) -> None:
+    def add(spec: ScenarioSpec, served: list[Image]) -> None:
         specs.append(spec)
-        images[spec["name"]] = served
+        images[spec.name] = served
 
-    add({"name": Scenario.SCRIPT, "kind": "script", "budget": SCRIPT_BUDGET, "urls": script_urls,
-         "auto_create": True}, [])  # fmt: skip
-    add({"name": Scenario.LOG_FORMAT, "kind": "log_format", "budget": BUDGET}, [])
+    add(ScenarioSpec(Scenario.SCRIPT, ScenarioKind.SCRIPT, SCRIPT_BUDGET, auto_create=True), [])
+    add(ScenarioSpec(Scenario.LOG_FORMAT, ScenarioKind.LOG_FORMAT, BUDGET), [])
     one = image_set(1, start=2)
-    add({"name": Scenario.DOWNLOAD_ONE, "kind": "download_one", "budget": BUDGET, "images": _encoded(one),
-         "url": one[0].url}, one)  # fmt: skip
-    add({"name": Scenario.DOWNLOAD_404, "kind": "download_one", "budget": BUDGET,
-         "failures": [[BAD_URL, "404"]], "url": BAD_URL}, [])  # fmt: skip
+    add(ScenarioSpec(Scenario.DOWNLOAD_ONE, ScenarioKind.DOWNLOAD_ONE, BUDGET, images=_encoded(one),
+                     url=one[0].url), one)  # fmt: skip
+    add(ScenarioSpec(Scenario.DOWNLOAD_404, ScenarioKind.DOWNLOAD_ONE, BUDGET,
+                     failures=((BAD_URL, "404"),), url=BAD_URL), [])  # fmt: skip
     main_images = image_set(6)
     add(_main(Scenario.MAIN, main_images, latency=0.01), main_images)
     two = image_set(2, start=7)
@@ -167,19 +166,15 @@ def build(part: str, script_urls: list[str], server_urls: list[str]) -> PartPlan
     if part == "async":
         add(*_with_failure(Scenario.ERROR_TIMEOUT, "timeout"))
     three = image_set(3, start=31)
-    add(_main(Scenario.LOG_MESSAGES, three, console="student"), three)
+    add(_main(Scenario.LOG_MESSAGES, three, console=ConsoleMode.STUDENT), three)
     for name, kind in ((Scenario.LOG_ERROR_CONNECTION, "connection"), (Scenario.LOG_ERROR_404, "404")):
-        spec, good = _with_failure(name, kind, console="student")
-        add(spec, good)
+        add(*_with_failure(name, kind, console=ConsoleMode.STUDENT))
     for name, latency in zip(
         (Scenario.TIMING_SHORT, Scenario.TIMING_LONG), TIMING_LATENCIES[part], strict=True
     ):
         timed = image_set(TIMING_IMAGES, start=41)
-        add(_main(name, timed, latency=latency, console="student", force_info=True, stand_in=True), timed)
-    for name in (Scenario.SERVER, Scenario.SERVER_ERRORS):  # their URLs come with each worker
-        add({"name": name, "kind": "main", "budget": SERVER_BUDGET, "urls": server_urls,
-             "server": True, "out": "images", "auto_create": True, "console": "default"}, [])  # fmt: skip
-    for spec in specs:
-        if "urls_order" in spec:
-            spec["urls"] = spec.pop("urls_order")
-    return PartPlan(part, specs, images)
+        add(_main(name, timed, latency=latency, console=ConsoleMode.STUDENT, force_info=True,
+                  stand_in=True), timed)  # fmt: skip
+    for name in (Scenario.SERVER, Scenario.SERVER_ERRORS):
+        add(ScenarioSpec(name, ScenarioKind.MAIN, SERVER_BUDGET, server=True, auto_create=True), [])
+    return PartPlan(part, tuple(specs), images)

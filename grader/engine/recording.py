@@ -26,8 +26,9 @@ from typing import Any, TypeAlias
 from grader.engine.evidence import ServerStats
 from grader.engine.plans import Image, PartPlan
 from grader.engine.reflection import Reflection, Status
+from grader.engine.runs import GradeRun, PartRun, ScenarioRun
 from grader.engine.sandbox import Protections
-from grader.engine.supervisor import GradeRun, PartRun, ScenarioRun
+from grader.engine.worker.protocol import LoadEnding, ScenarioEnding, ScenarioSpec
 
 FORMAT = "tp-telechargements/observations"
 VERSION = 1
@@ -134,7 +135,7 @@ def _grade_run(run: GradeRun) -> JsonObject:
 def _plan(plan: PartPlan, where: str) -> JsonObject:
     return {
         "part": plan.part,
-        "specs": _objects(plan.specs, f"{where}.specs"),
+        "specs": _objects([spec.encode() for spec in plan.specs], f"{where}.specs"),
         "images": {
             name: [{"url": image.url, "body": _bytes(image.body)} for image in images]
             for name, images in plan.images.items()
@@ -161,7 +162,6 @@ def _part(part: PartRun, where: str) -> JsonObject:
         "load": _object(part.load, f"{where}.load"),
         "load_ending": part.load_ending,
         "load_chain": _objects(part.load_chain, f"{where}.load_chain"),
-        "hello": _checked(part.hello, f"{where}.hello"),
         "scenarios": {
             name: _scenario(scenario, f"{where}.scenarios.{name}")
             for name, scenario in part.scenarios.items()
@@ -357,7 +357,11 @@ def _read_plan(fields: _Fields) -> PartPlan:
             Image(image.text("url"), _as_bytes(image.value("body"), image.here("body")))
             for image in (_Fields(item, f"{catalogue.here(name)}[{i}]") for i, item in enumerate(listed))
         ]
-    return PartPlan(fields.text("part"), fields.mappings("specs"), images)
+    try:
+        specs = tuple(ScenarioSpec.decode(spec) for spec in fields.mappings("specs"))
+    except (KeyError, TypeError, ValueError) as error:
+        raise RecordingError(f"{fields.here('specs')} : scénario illisible ({error})") from None
+    return PartPlan(fields.text("part"), specs, images)
 
 
 def _read_server(fields: _Fields) -> ServerStats:
@@ -377,9 +381,8 @@ def _read_part(fields: _Fields) -> PartRun:
         plan=_read_plan(fields.fields("plan")),
         folder=fields.path("folder"),
         load=fields.optional_mapping("load"),
-        load_ending=fields.text("load_ending"),
+        load_ending=_load_ending(fields),
         load_chain=fields.mappings("load_chain"),
-        hello=fields.mapping("hello"),
         scenarios={name: _read_scenario(scenario) for name, scenario in fields.items("scenarios")},
         console=fields.text("console"),
         console_truncated=fields.flag("console_truncated"),
@@ -391,12 +394,30 @@ def _read_part(fields: _Fields) -> PartRun:
     )
 
 
+def _load_ending(fields: _Fields) -> LoadEnding:
+    recorded = fields.text("load_ending")
+    if not recorded:  # written before endings had names: '' meant no problem seen
+        return LoadEnding.LOADED if fields.optional_mapping("load") is not None else LoadEnding.NOT_STARTED
+    try:
+        return LoadEnding(recorded)
+    except ValueError:
+        raise RecordingError(f"{fields.here('load_ending')} : fin inconnue {recorded!r}") from None
+
+
+def _ending(fields: _Fields) -> ScenarioEnding:
+    recorded = fields.text("ending") or ScenarioEnding.REPORTED  # '' before endings had names
+    try:
+        return ScenarioEnding(recorded)
+    except ValueError:
+        raise RecordingError(f"{fields.here('ending')} : fin inconnue {recorded!r}") from None
+
+
 def _read_scenario(fields: _Fields) -> ScenarioRun:
     return ScenarioRun(
         name=fields.text("name"),
         cwd=fields.path("cwd"),
         observed=fields.optional_mapping("observed"),
-        ending=fields.text("ending"),
+        ending=_ending(fields),
         chain=fields.mappings("chain"),
         exit_code=fields.optional_integer("exit_code"),
         seconds_seen=fields.optional_number("seconds_seen"),

@@ -14,9 +14,10 @@ from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterio
 from grader.engine.french_numbers import fr_number
 from grader.engine.outcomes import CheckOutcome, Kind
 from grader.engine.statuses import GradeStatus
+from grader.engine.worker.protocol import LoadEnding, ScenarioEnding
 
 if TYPE_CHECKING:
-    from grader.engine.supervisor import GradeRun
+    from grader.engine.runs import GradeRun
 
 # Caps, in characters, of what the report repeats from a check (its text quotes the student's).
 MAX_FEEDBACK_CHARS = 2_000  # one check's message: what was seen, and the hint
@@ -222,7 +223,8 @@ def extra_data(
     results: list[CriterionResult], grade_run: GradeRun | None, answer: reflection.Reflection
 ) -> dict[str, Any]:
     hung = grade_run is not None and any(
-        scenario.ending in ("hung", "skipped") or part.load_ending == "hung"
+        scenario.ending in (ScenarioEnding.HUNG, ScenarioEnding.SKIPPED)
+        or part.load_ending is LoadEnding.HUNG
         for part in grade_run.parts.values()
         for scenario in part.scenarios.values()
     )

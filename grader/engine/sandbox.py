@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
-import queue
 import shutil
 import socket
 import stat
@@ -24,18 +22,18 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from grader.engine import bubblewrap, uids
+from grader.engine.channel import ReportChannel
 from grader.engine.paths import ENGINE_DIR
 from grader.engine.process_tree import NEW_GROUP_FLAGS, NEW_SESSION, kill_tree
 from grader.engine.text import multi_line
-from grader.engine.worker import SCRIPT_END_MARK
+from grader.engine.worker.protocol import WorkerPlan
 
 WORKER_PACKAGE = ENGINE_DIR / "worker"
 # Every line the student's code shows is compared with this console: room for a chatty one.
@@ -232,52 +230,12 @@ class CappedStream:
 
     @staticmethod
     def _show(chunk: bytes) -> None:
-        cleaned = multi_line(chunk.decode("utf-8", errors="replace"))
-        shown = cleaned.split(SCRIPT_END_MARK, 1)[0]
-        sys.stdout.write(shown)
+        sys.stdout.write(multi_line(chunk.decode("utf-8", errors="replace")))
         sys.stdout.flush()
 
     def text(self, wait: float = 1.0) -> str:
         self._thread.join(wait)
         return multi_line(b"".join(self._chunks).decode("utf-8", errors="replace"))
-
-
-REPORT_LINE_CAP = 4 * 1024 * 1024
-
-
-class ReportChannel:
-    """The worker's JSON lines, read in a thread so that waiting for one has a deadline.
-
-    Each line is stamped with the time it arrived here: the supervisor's own observation of
-    how long the worker took between two reports, whatever the worker claims.
-    """
-
-    def __init__(self, pipe: IO[bytes]) -> None:
-        self._queue: queue.Queue[tuple[dict[str, Any], float] | None] = queue.Queue()
-        self.last_arrival: float | None = None  # of the event returned last by next()
-        threading.Thread(target=self._pump, args=(pipe,), daemon=True).start()
-
-    def _pump(self, pipe: IO[bytes]) -> None:
-        try:
-            while line := pipe.readline(REPORT_LINE_CAP):
-                arrival = time.monotonic()
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue  # not ours: garbage written to the channel
-                if isinstance(event, dict):
-                    self._queue.put((event, arrival))
-        except (OSError, ValueError):
-            pass
-        self._queue.put(None)
-
-    def next(self, timeout: float) -> dict[str, Any] | None:
-        """The next event; None when the worker ended; raises queue.Empty at the deadline."""
-        received = self._queue.get(timeout=max(0.0, timeout))
-        if received is None:
-            return None
-        event, self.last_arrival = received
-        return event
 
 
 @dataclass
@@ -289,12 +247,12 @@ class Worker:
     channel: ReportChannel
     handover: socket.socket | None = None  # listening sockets come through it (network namespace)
 
-    def send_plan(self, plan: dict[str, Any]) -> None:
+    def send_plan(self, plan: WorkerPlan) -> None:
         """The plan goes through the worker's standard input: never a file in its folder."""
         stream = self.process.stdin
         assert stream is not None
         try:
-            stream.write(json.dumps(plan).encode("utf-8") + b"\n")
+            stream.write(plan.encode().encode("utf-8") + b"\n")
             stream.close()
         except OSError:  # the worker is already gone: its channel says so
             pass
@@ -322,6 +280,12 @@ class Worker:
         kill_tree(self.process)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
+
+    def exit_code(self, wait: float) -> int | None:
+        """The worker's exit status, waiting up to ``wait`` seconds for it to end."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=wait)
+        return self.process.returncode
 
 
 def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: int = 0) -> Worker:

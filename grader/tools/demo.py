@@ -17,7 +17,9 @@ from grader.engine.french_numbers import fr_count, fr_milliseconds, fr_number, f
 from grader.engine.imageserver import ImageServer
 from grader.engine.observations import describe_call
 from grader.engine.paths import KIT_ROOT, resolve_target
-from grader.engine.supervisor import ScriptRun, run_script
+from grader.engine.runs import ScriptRun
+from grader.engine.scripts import run_script
+from grader.engine.worker.protocol import ScenarioEnding
 from grader.tools.demo_summary import paste_lines
 from grader.tools.french_cli import FrenchArgumentParser, non_negative_float, positive_int
 
@@ -113,7 +115,7 @@ def _run_one(server: ImageServer, label: str, module_file: Path) -> Outcome:
 
 
 def _ok(run: ScriptRun) -> bool:
-    return not run.ending and run.call.get("status") == "ok"
+    return run.ending is ScenarioEnding.REPORTED and run.call.get("status") == "ok"
 
 
 def _elapsed(outcome: Outcome) -> float:
@@ -124,7 +126,7 @@ def _explain_failure(outcome: Outcome, timeout: float) -> None:
     run, name = outcome.run, _display(outcome.module_file)
     call = run.call
     # No emoji: a redirected Windows console (cp1252) could not encode it.
-    if run.ending == "hung":
+    if run.ending is ScenarioEnding.HUNG:
         print(
             f"\nAttention : {name} ne s'est pas terminé en {fr_seconds(timeout, 0)} : "
             "processus arrêté. Une requête sans timeout, ou une boucle infinie ?"
@@ -134,7 +136,7 @@ def _explain_failure(outcome: Outcome, timeout: float) -> None:
             f"\nAttention : votre fichier {name} n'est pas encore terminé : {call.get('todo')} ; "
             "complétez-le puis relancez."
         )
-    elif run.ending or call.get("status") != "ok":
+    elif run.ending is not ScenarioEnding.REPORTED or call.get("status") != "ok":
         print(f"\nAttention : {describe_call(name, call)}.")
 
 

@@ -17,15 +17,27 @@ import builtins
 import contextlib
 import faulthandler
 import importlib
-import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from . import SCRIPT_END_MARK, logs, seccomp_filter
+from . import logs, seccomp_filter
 from .guard import install
+from .protocol import (
+    PLAN_CAP,
+    STACK_FILE,
+    STACK_SECTION,
+    Done,
+    Event,
+    Hello,
+    Loaded,
+    ScenarioReport,
+    ScenarioSpec,
+    WorkerPlan,
+    encode_event,
+)
 from .scenarios import SCENARIOS, Context
 from .student import Call, load
 
@@ -45,15 +57,12 @@ PRELOAD = (
 )  # fmt: skip
 
 
-def _send(channel: IO[str], event: str, **data: Any) -> None:
-    channel.write(json.dumps({"event": event, **data}, default=str, ensure_ascii=False) + "\n")
+def _send(channel: IO[str], event: Event) -> None:
+    channel.write(encode_event(event))
     channel.flush()
 
 
-PLAN_CAP = 16 * 1024 * 1024
-
-
-def _read_plan() -> dict[str, Any]:
+def _read_plan() -> WorkerPlan:
     """The plan comes on standard input, written once the supervisor's servers listen.
 
     Standard input is then emptied: the student's code reads nothing from it.
@@ -64,8 +73,7 @@ def _read_plan() -> dict[str, Any]:
     os.close(empty)
     if not line:
         raise SystemExit("plan absent")
-    plan: dict[str, Any] = json.loads(line)
-    return plan
+    return WorkerPlan.decode(line)
 
 
 def _student_imports(module_file: Path) -> list[str]:
@@ -165,54 +173,51 @@ def run(argv: list[str]) -> None:
     os.dup2(2, 1)  # the student's prints join the console on stderr
     _preload(list(PRELOAD))  # while the supervisor starts its servers
     plan = _read_plan()
-    part: str = plan["part"]
-    module_file = Path(plan["module"])
-    scratch = Path(plan["scratch"])
+    module_file = Path(plan.module)
+    scratch = Path(plan.scratch)
     _preload(_student_imports(module_file))
-    limits = _limit_resources(plan.get("drop_uid") is not None)
-    dropped = _drop_privileges(plan.get("drop_uid"))
-    stacks = _stack_file(scratch / "piles.txt")
-    filtered = seccomp_filter.install() if plan.get("seccomp") else False
-    if plan.get("seccomp") and not filtered:
+    limits = _limit_resources(plan.drop_uid is not None)
+    dropped = _drop_privileges(plan.drop_uid)
+    stacks = _stack_file(scratch / STACK_FILE)
+    filtered = seccomp_filter.install() if plan.seccomp else False
+    if plan.seccomp and not filtered:
         raise SystemExit("filtre seccomp non installé")  # never run student code with fewer walls
     # Readable in the kit: the packages, and this harness (tracebacks quote its lines).
     readable = (sys.prefix, str(Path(__file__).parent))
-    guard = install(scratch, plan.get("kit", ""), readable)
+    guard = install(scratch, plan.kit, readable)
     notes: list[str] = []
     _answer_input(notes)
     sys.path.insert(0, str(module_file.parent))
     sys.argv = [str(module_file)]
-    _send(channel, "hello", pid=os.getpid(), uid=os.getuid() if hasattr(os, "getuid") else None,
-          dropped=dropped, limits=limits, seccomp=filtered)  # fmt: skip
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    _send(channel, Hello(os.getpid(), uid, dropped, tuple(limits), filtered))
     os.chdir(scratch)
-    faulthandler.dump_traceback_later(plan["load_budget"] - 0.2, file=stacks)
+    faulthandler.dump_traceback_later(plan.load_budget - 0.2, file=stacks)
     loaded, module = load(module_file, module_file.stem)
     faulthandler.cancel_dump_traceback_later()
     guard.native_locked = True
     blocked, _ = guard.take()
-    _send(channel, "loaded", call=loaded.as_json(), blocked=blocked, notes=notes)
+    _send(channel, Loaded(loaded.as_json(), tuple(blocked), tuple(notes)))
     if module is None:
         _finish(channel)
         return
-    context = Context(part, module, module_file, guard)
-    for spec in plan["scenarios"]:
+    context = Context(plan.part, module, module_file, guard)
+    for spec in plan.scenarios:
         _play(channel, context, spec, stacks, notes)
     _finish(channel)
 
 
-def _play(
-    channel: IO[str], context: Context, spec: dict[str, Any], stacks: IO[str], notes: list[str]
-) -> None:
-    folder = Path(spec["cwd"])
+def _play(channel: IO[str], context: Context, spec: ScenarioSpec, stacks: IO[str], notes: list[str]) -> None:
+    folder = Path(spec.cwd)
     folder.mkdir(parents=True, exist_ok=True)
     os.chdir(folder)
     state = logs.LoggingState.capture()
-    stacks.write(f"\n@@ {spec['name']}\n")
+    stacks.write(f"\n{STACK_SECTION}{spec.name}\n")
     stacks.flush()
-    faulthandler.dump_traceback_later(max(0.1, spec["budget"] - 0.2), file=stacks)
+    faulthandler.dump_traceback_later(max(0.1, spec.budget - 0.2), file=stacks)
     start = time.perf_counter()
     try:
-        observed = SCENARIOS[spec["kind"]](context, spec)
+        observed = SCENARIOS[spec.kind](context, spec)
     except BaseException as error:
         observed = {
             "call": Call("raised", exception=type(error).__name__, message=str(error)[:300]).as_json()
@@ -223,13 +228,10 @@ def _play(
     notes.clear()
     with contextlib.suppress(BaseException):
         state.restore()
-    if spec["kind"] == "script":
-        sys.stderr.flush()
-        os.write(2, f"\n{SCRIPT_END_MARK}\n".encode())
-    _send(channel, "scenario", name=spec["name"], observed=observed)
+    _send(channel, ScenarioReport(spec.name, observed))
 
 
 def _finish(channel: IO[str]) -> None:  # never returns: os._exit
-    _send(channel, "done")
+    _send(channel, Done())
     channel.flush()
     os._exit(0)  # no atexit handler, no lingering thread of the student's runs after us

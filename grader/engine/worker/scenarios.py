@@ -31,6 +31,7 @@ import requests
 from . import logs
 from .guard import Guard
 from .mocks import Failure, Traffic, mocked_http
+from .protocol import ConsoleMode, ScenarioKind, ScenarioSpec
 from .source import is_main_guard
 from .student import Call, call
 
@@ -59,12 +60,12 @@ class Context:
         return value if callable(value) else None
 
 
-def _images(spec: dict[str, Any]) -> list[tuple[str, bytes]]:
-    return [(url, base64.b64decode(body)) for url, body in spec.get("images", [])]
+def _images(spec: ScenarioSpec) -> list[tuple[str, bytes]]:
+    return [(url, base64.b64decode(body)) for url, body in spec.images]
 
 
-def _failures(spec: dict[str, Any]) -> list[Failure]:
-    return [Failure(url, str(kind)) for url, kind in spec.get("failures", [])]
+def _failures(spec: ScenarioSpec) -> list[Failure]:
+    return [Failure(url, str(kind)) for url, kind in spec.failures]
 
 
 def _missing(name: str) -> Call:
@@ -181,23 +182,23 @@ def _aiofiles_opens() -> tuple[list[str], Any]:
     return opened, mock.patch.object(aiofiles.threadpool, "sync_open", recording_open)
 
 
-def scenario_main(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
+def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     """main() on mocked images, failures and a latency; or on the image server (``urls``)."""
     cwd = Path.cwd()
-    output_dir = cwd / spec.get("out", "images")
-    if spec.get("precreate"):
+    output_dir = cwd / spec.out
+    if spec.precreate:
         output_dir.mkdir(parents=True, exist_ok=True)
     images = _images(spec)
-    urls = spec.get("urls") or [url for url, _ in images]
+    urls = list(spec.urls) or [url for url, _ in images]
     console: logs.Console | None = None
     setup: Call | None = None
-    if spec.get("console") == "student":
+    if spec.console is ConsoleMode.STUDENT:
         setup_logging = context.function("setup_logging")
         if setup_logging is None:
             setup = _missing("setup_logging")
         else:
             console, setup = logs.console_from(lambda: call(setup_logging, context.folder)[0])
-            if spec.get("force_info") and logging.getLogger().level > logging.INFO:
+            if spec.force_info and logging.getLogger().level > logging.INFO:
                 logging.getLogger().setLevel(logging.INFO)  # timing: judge what is shown once visible
     if console is None:
         console = logs.default_console()
@@ -205,25 +206,25 @@ def scenario_main(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
     beats = Beats([])
     runs: list[dict[str, Any]] = []
     aiofiles_opened, aiofiles_patch = _aiofiles_opens()
-    auto = output_dir if spec.get("auto_create") else None
+    auto = output_dir if spec.auto_create else None
     stand_in = mock.patch.object(context.module, "download_and_save", _stand_in_download(context))
     with contextlib.ExitStack() as stack:
         traffic: Traffic | None = None
-        if not spec.get("server"):
+        if not spec.server:
             traffic = stack.enter_context(
-                mocked_http(context.part, images, _failures(spec), spec.get("latency", 0.0), auto)
+                mocked_http(context.part, images, _failures(spec), spec.latency, auto)
             )
         elif auto is not None:
             context.guard.first_local_connect = lambda: auto.mkdir(parents=True, exist_ok=True)
-        watch = stack.enter_context(context.guard.watch_writes(output_dir, spec.get("fail_open")))
+        watch = stack.enter_context(context.guard.watch_writes(output_dir, spec.fail_open))
         if context.is_async:
             stack.enter_context(aiofiles_patch)
-        if spec.get("stand_in") and context.function("download_and_save") is not None:
+        if spec.stand_in and context.function("download_and_save") is not None:
             stack.enter_context(stand_in)
         stack.enter_context(contextlib.redirect_stdout(printed))
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always", RuntimeWarning)
-        for _ in range(int(spec.get("runs", 1))):
+        for _ in range(spec.runs):
             start = time.perf_counter()
             outcome = run_main(context, urls, output_dir, beats)
             runs.append({"call": outcome.as_json(), "wall": time.perf_counter() - start})
@@ -282,12 +283,12 @@ def _names(context: Context, urls: list[str]) -> dict[str, str]:
 # --- download_and_save alone ---------------------------------------------------------------
 
 
-def scenario_download_one(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
+def scenario_download_one(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     """download_and_save() once, with a session opened by the grader."""
-    output_dir = Path.cwd() / spec.get("out", "images")
+    output_dir = Path.cwd() / spec.out
     output_dir.mkdir(parents=True, exist_ok=True)
     images = _images(spec)
-    url = spec["url"]
+    url = spec.url
     logs.default_console()
     download = context.function("download_and_save")
     outcome: Call
@@ -338,7 +339,7 @@ def _show(handler: logging.Handler, level: int, created: float) -> None:
         handler.handle(_sample_record(level, created))
 
 
-def scenario_log_format(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
+def scenario_log_format(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     """setup_logging(), then three sample lines through each console handler it added."""
     setup_logging = context.function("setup_logging")
     if setup_logging is None:
@@ -403,17 +404,17 @@ def _recording_main(module: ModuleType, seen: list[float]) -> Iterator[None]:
         yield
 
 
-def scenario_script(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
+def scenario_script(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     """The file's own ``if __name__ == "__main__":`` block, with IMAGE_URLS pointed at ``urls``."""
     module = context.module
-    urls = list(spec["urls"])
+    urls = list(spec.urls)
     current = getattr(module, "IMAGE_URLS", None)
     if isinstance(current, list):
         current[:] = urls  # in place: main(urls=IMAGE_URLS) captured this very list object
     else:
         setattr(module, "IMAGE_URLS", urls)  # noqa: B010 - a module the student may have left without it
     output_dir = getattr(module, "OUTPUT_DIR", None)
-    if spec.get("auto_create") and isinstance(output_dir, str | Path):
+    if spec.auto_create and isinstance(output_dir, str | Path):
         folder = Path(output_dir).absolute()
         folder.parent.mkdir(parents=True, exist_ok=True)  # as in a project where images/ exists
         context.guard.first_local_connect = lambda: folder.mkdir(parents=True, exist_ok=True)
@@ -447,9 +448,9 @@ def scenario_script(context: Context, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-SCENARIOS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
-    "main": scenario_main,
-    "download_one": scenario_download_one,
-    "log_format": scenario_log_format,
-    "script": scenario_script,
+SCENARIOS: dict[ScenarioKind, Callable[[Context, ScenarioSpec], dict[str, Any]]] = {
+    ScenarioKind.MAIN: scenario_main,
+    ScenarioKind.DOWNLOAD_ONE: scenario_download_one,
+    ScenarioKind.LOG_FORMAT: scenario_log_format,
+    ScenarioKind.SCRIPT: scenario_script,
 }

@@ -1,0 +1,51 @@
+"""Copying a submission into the grade's scratch folder: its two files, regular files only."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from grader.engine import readback
+from grader.engine.paths import PART_FILES
+from grader.engine.plans import PartPlan
+from grader.engine.runs import PartRun
+from grader.engine.worker.protocol import LoadEnding
+
+MAX_FILE_BYTES = readback.MAX_FILE_BYTES
+
+
+def _refusal(source: Path) -> str:
+    """Why ``source`` is not copied (a French sentence), or '' when it is a regular file or absent."""
+    try:
+        info = os.lstat(source)
+    except FileNotFoundError:
+        return ""
+    if stat.S_ISREG(info.st_mode):
+        return ""
+    kind = "un lien symbolique" if stat.S_ISLNK(info.st_mode) else "pas un fichier ordinaire"
+    return f"{source.name} est {kind} : seul un fichier ordinaire est corrigé."
+
+
+def _copy(source: Path, destination: Path) -> None:
+    descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        destination.write_bytes(handle.read(MAX_FILE_BYTES))
+
+
+def stage_part(part: str, target: Path, scratch: Path) -> PartRun:
+    """The part's folder in ``scratch``, holding a copy of its file when there is one to grade."""
+    folder = scratch / part
+    folder.mkdir()
+    run = PartRun(part, PartPlan(part, (), {}), folder)
+    name = PART_FILES[part]
+    source = target / name
+    run.refused = _refusal(source) if target.is_dir() else ""
+    if run.refused:
+        run.load_ending = LoadEnding.REFUSED
+    elif target.is_dir() and source.is_file():
+        _copy(source, folder / name)
+        run.source = (folder / name).read_text(encoding="utf-8", errors="replace")
+    else:
+        run.load_ending = LoadEnding.MISSING
+    return run
