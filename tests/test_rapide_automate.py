@@ -93,7 +93,7 @@ def _endings(run: PartRun) -> dict[str, str]:
 
 
 def test_a_worker_that_reports_every_scenario_leaves_each_reported(tmp_path: Path) -> None:
-    reports = [ScenarioReport(spec.name, {"n": index}) for index, spec in enumerate(SPECS)]
+    reports: list[Received] = [ScenarioReport(spec.name, {"n": index}) for index, spec in enumerate(SPECS)]
     run, result, worker, _ = _follow([_hello(), Loaded(OK), *reports], tmp_path)
     expected = {spec.name: "reported" for spec in SPECS}
     assert _endings(run) == expected and not result.remaining and worker.kills == 0, (
@@ -191,7 +191,12 @@ def test_nothing_waits_once_the_parts_time_is_spent(tmp_path: Path) -> None:
 
 
 def test_every_event_survives_its_encoding() -> None:
-    events = [_hello(), Loaded({"status": "ok"}, ("x",), ("note",)), ScenarioReport("un", {"a": [1]}), Done()]
+    events: list[Done | Hello | Loaded | ScenarioReport] = [
+        _hello(),
+        Loaded({"status": "ok"}, ("x",), ("note",)),
+        ScenarioReport("un", {"a": [1]}),
+        Done(),
+    ]
     decoded = [decode_event(json.loads(encode_event(event))) for event in events]
     assert decoded == events, f"attendu {events} après aller-retour ; vu {decoded}"
 

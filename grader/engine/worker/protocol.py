@@ -90,7 +90,13 @@ class ScenarioSpec:
     server: bool = False  # the URLs point at the supervisor's loopback server
 
     def encode(self) -> dict[str, Any]:
-        return asdict(self)
+        """A JSON object (lists, not tuples: what json.loads gives back)."""
+        return {
+            key: [list(item) if isinstance(item, tuple) else item for item in value]
+            if isinstance(value, tuple)
+            else value
+            for key, value in asdict(self).items()
+        }
 
     @classmethod
     def decode(cls, data: dict[str, Any]) -> ScenarioSpec:
