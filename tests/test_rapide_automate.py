@@ -109,7 +109,7 @@ def test_a_worker_that_reports_every_scenario_leaves_each_reported(tmp_path: Pat
 
 def test_silence_during_a_scenario_kills_the_worker_and_leaves_the_rest_to_replay(tmp_path: Path) -> None:
     clock = PartClock(limit=15.0, after_hang=6.0, now=FakeTime())
-    script = [_hello(), Loaded(OK), ScenarioReport("un"), Quiet.SILENCE]
+    script: list[Received] = [_hello(), Loaded(OK), ScenarioReport("un"), Quiet.SILENCE]
     run, result, worker, _ = _follow(script, tmp_path, clock=clock)
     assert run.scenarios["deux"].ending is ScenarioEnding.HUNG and worker.kills == 1, (
         f"attendu « deux » bloqué et l'ouvrier arrêté une fois ; vu {_endings(run)}, {worker.kills} arrêt(s)"
