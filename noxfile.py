@@ -39,18 +39,25 @@ DEFAULT_TARGET = "skeleton"
 PYTHONS = ["3.11", "3.13"]
 
 
-def _expose_pyenv_pythons() -> None:
-    """Lets pyenv's shims answer for every installed version (nox looks for python3.13)."""
-    if shutil.which("pyenv") and "PYENV_VERSION" not in os.environ:
+def _works(interpreter: str, version: str) -> bool:
+    """True when ``interpreter`` runs and is Python ``version`` (a pyenv shim may only refuse)."""
+    check = "import sys; print('%d.%d' % sys.version_info[:2])"
+    try:
+        answer = subprocess.run([interpreter, "-c", check], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return answer.returncode == 0 and answer.stdout.strip() == version
 
-        def pyenv(*args: str) -> list[str]:
-            return subprocess.run(["pyenv", *args], capture_output=True, text=True).stdout.split()
 
-        current = pyenv("version-name")  # stays first: plain « python » keeps its meaning
-        os.environ["PYENV_VERSION"] = ":".join(current + pyenv("versions", "--bare"))
-
-
-_expose_pyenv_pythons()
+def find_interpreter(version: str) -> str | None:
+    """Python ``version`` on this machine: on the PATH, or installed by pyenv (its shims answer
+    only for the versions selected, so its own folders are searched)."""
+    candidates = [found for found in [shutil.which(f"python{version}")] if found]
+    if shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+        installed = sorted(Path(root, "versions").glob(f"{version}.*"), reverse=True) if root else []
+        candidates += [str(folder / "bin" / "python") for folder in installed]
+    return next((candidate for candidate in candidates if _works(candidate, version)), None)
 
 
 # Options followed by a value: that value is never the folder (« -k sync » is not folder sync/).
@@ -99,13 +106,26 @@ def progres(session: nox.Session) -> None:
     _python(session, "-m", "grader.tools.progres", *session.posargs)
 
 
-@nox.session(python=PYTHONS, venv_backend="venv")
-def grade_pythons(session: nox.Session) -> None:
+@nox.session
+@nox.parametrize("version", PYTHONS)
+def grade_pythons(session: nox.Session, version: str) -> None:
     """Corrige la solution (ou DOSSIER) sous Python 3.11 et 3.13, avec les dépendances verrouillées."""
-    env = {"VIRTUAL_ENV": session.virtualenv.location, "POETRY_VIRTUALENVS_CREATE": "false"}
-    session.run_install("poetry", "install", "--no-root", "--only", "main,dev", env=env, external=True)
+    interpreter = find_interpreter(version)
+    if interpreter is None:
+        session.error(f"Python {version} introuvable (ni python{version} dans le PATH, ni pyenv).")
+    environment = KIT / ".nox" / f"grade_pythons-{version}"
+    if not environment.exists():
+        session.run(interpreter, "-m", "venv", str(environment), external=True)
+    binaries = environment / ("Scripts" if os.name == "nt" else "bin")
+    env = {
+        "VIRTUAL_ENV": str(environment),
+        "POETRY_VIRTUALENVS_CREATE": "false",
+        "PATH": os.pathsep.join([str(binaries), os.environ.get("PATH", "")]),
+    }
+    session.run("poetry", "install", "--no-root", "--only", "main,dev", env=env, external=True)
     target, pytest_args = _split_target(session.posargs, "solution")
-    session.run("python", "-m", "pytest", "grader", f"--target={target}", *pytest_args)
+    python = str(binaries / "python")
+    session.run(python, "-m", "pytest", "grader", f"--target={target}", *pytest_args, external=True)
 
 
 @nox.session
@@ -265,5 +285,7 @@ def _run_by_nox(argv0: str) -> bool:
     return path.stem == "nox" or (path.name == "__main__.py" and path.parent.name == "nox")
 
 
+# The only work done at import, and only under nox itself: nox rejects an unknown session in
+# English before any session runs, and offers no hook that runs earlier than this file.
 if _run_by_nox(sys.argv[0]):
     _stop_on_misplaced_arguments()

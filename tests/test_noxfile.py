@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import subprocess
 import sys
 from types import ModuleType
@@ -18,7 +19,6 @@ KNOWN = {"grade", "demo", "tests", "grade_pythons"}
 @pytest.fixture(scope="module")
 def noxfile() -> ModuleType:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYENV_VERSION", "system")  # importing must not touch this process's pyenv setup
         patch.syspath_prepend(str(KIT_ROOT))
         return importlib.import_module("noxfile")
 
@@ -117,3 +117,26 @@ def test_an_option_value_is_never_taken_for_the_folder(
 ) -> None:
     seen = noxfile._split_target(posargs, "skeleton")
     assert seen == (folder, rest), f"Attendu : dossier {folder!r}, reste {rest} ; vu : {seen}"
+
+
+def test_importing_the_noxfile_changes_no_environment_variable() -> None:
+    probe = (
+        "import os, sys, importlib; before = dict(os.environ); sys.path.insert(0, sys.argv[1]); "
+        "importlib.import_module('noxfile'); "
+        "print(sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k)))"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "PYENV_VERSION"}
+    seen = subprocess.run(
+        [sys.executable, "-c", probe, str(KIT_ROOT)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert seen.returncode == 0 and seen.stdout.strip() == "[]", (
+        f"attendu aucune variable d'environnement modifiée à l'import de noxfile.py ; vu {seen.stdout!r} "
+        f"{seen.stderr[-300:]!r}"
+    )
+
+
+def test_an_interpreter_is_found_only_if_it_runs_the_asked_version(noxfile: ModuleType) -> None:
+    current = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    found = noxfile.find_interpreter(current)
+    assert found is not None, f"attendu un interpréteur Python {current} trouvé ; vu aucun"
+    assert noxfile.find_interpreter("2.1") is None, "attendu aucun interpréteur pour Python 2.1"
