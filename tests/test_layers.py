@@ -80,7 +80,7 @@ def test_the_import_reader_sees_relative_and_lazy_imports() -> None:
     assert "grader.engine.worker.source" in scenarios, (
         f"Attendu : « from .source import … » lu comme grader.engine.worker.source ; vu {sorted(scenarios)}"
     )
-    supervisor = {module for _, module, _ in _imports(ENGINE_DIR / "supervisor.py")}
-    assert "grader.engine.imageserver" in supervisor, (
-        f"Attendu : l'import paresseux de l'ImageServer lu ; vu {sorted(supervisor)}"
+    loopback = {module for _, module, _ in _imports(ENGINE_DIR / "loopback.py")}
+    assert "grader.engine.imageserver" in loopback, (
+        f"Attendu : l'import paresseux de l'ImageServer lu ; vu {sorted(loopback)}"
     )
