@@ -24,6 +24,7 @@ from grader.engine.imageserver import ImageServer
 from grader.engine.plans import PNG_SIGNATURE
 from grader.engine.runs import ScriptRun
 from grader.engine.scripts import run_script
+from grader.engine.worker.protocol import ScenarioEnding
 from grader.tools.children import child_environment
 from grader.tools.french_cli import translate_error
 
@@ -352,7 +353,7 @@ def test_script_run_is_killed_at_its_budget(tmp_path: Path) -> None:
     start = time.perf_counter()
     run = _script(tmp_path, 'import time\n\nif __name__ == "__main__":\n    time.sleep(60)\n', [], budget=1.0)
     elapsed = time.perf_counter() - start
-    assert run.ending == "hung" and elapsed < 15, (
+    assert run.ending is ScenarioEnding.HUNG and elapsed < 15, (
         f"attendu un arrêt au délai, vu {run.ending!r} en {elapsed:.1f} s"
     )
 

@@ -14,8 +14,8 @@ import pytest
 
 from grader.engine import text, verbose
 from grader.engine.plans import PartPlan, Scenario
+from grader.engine.runs import GradeRun, PartRun, ScenarioRun
 from grader.engine.sandbox import Protections
-from grader.engine.supervisor import GradeRun, PartRun, ScenarioRun
 from tests.goldens import BY_KEY, KIT_ROOT, read_json, replay_arguments
 
 SOURCE = """import asyncio
@@ -67,7 +67,7 @@ def _run() -> GradeRun:
         "printed": "",
         "never_awaited": ["download_and_save(), async_downloader.py ligne 10"],
     }
-    part = PartRun("async", PartPlan("async", [], {}), Path("/tmp/correction-x/async"), load={"status": "ok"})
+    part = PartRun("async", PartPlan("async", (), {}), Path("/tmp/correction-x/async"), load={"status": "ok"})
     part.source = SOURCE
     part.console = CONSOLE
     part.scenarios[Scenario.MAIN] = ScenarioRun(str(Scenario.MAIN), Path("m"), observed=observed)

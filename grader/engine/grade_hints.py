@@ -15,7 +15,7 @@ from grader.engine import hints, history
 from grader.engine.report import CriterionResult, total_score
 
 if TYPE_CHECKING:
-    from grader.engine.supervisor import GradeRun
+    from grader.engine.runs import GradeRun
 
 
 @dataclass(frozen=True)

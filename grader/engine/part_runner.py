@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from grader.engine import loopback, plans, sandbox
 from grader.engine.attempt import HELLO_LIMIT, Attempt, PartClock
 from grader.engine.paths import KIT_ROOT, PART_FILES
+from grader.engine.plans import Scenario
 from grader.engine.runs import PartRun, ScenarioRun
 from grader.engine.worker.protocol import ScenarioEnding, ScenarioSpec, WorkerPlan
 
@@ -62,12 +63,11 @@ class PartRunner:
                 remaining = []
             finally:
                 worker.kill()
-                played = set(run.scenarios) - before
-                for name, server in servers.items():
-                    if name in played or name not in run.servers:  # a restart replays what was left
-                        run.servers[name] = loopback.stats(server)
-                    server.stop()
+                self._record_servers(servers, played=set(run.scenarios) - before)
             first = False
+            script = run.scenarios.get(Scenario.SCRIPT)
+            if not run.script_console and script is not None and script.reported_at is not None:
+                run.script_console = worker.console.text_before(script.reported_at)
             # Each attempt's console, in order: the script's output (attempt 1) comes first.
             run.console += worker.console.text()
             run.console_truncated = run.console_truncated or worker.console.truncated
@@ -75,6 +75,12 @@ class PartRunner:
             run.scenarios.setdefault(
                 spec.name, ScenarioRun(spec.name, run.folder / spec.name, ending=ScenarioEnding.SKIPPED)
             )
+
+    def _record_servers(self, servers: dict[str, ImageServer], played: set[str]) -> None:
+        for name, server in servers.items():
+            if name in played or name not in self.run.servers:  # a restart replays what was left
+                self.run.servers[name] = loopback.stats(server)
+            server.stop()
 
     def _for_this_worker(
         self, specs: list[ScenarioSpec], servers: dict[str, ImageServer], after_hang: bool

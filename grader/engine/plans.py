@@ -33,9 +33,9 @@ SERVER_BUDGET = 3.5
 BUDGET_AFTER_A_HANG = 1.0
 # The bounds on the student's code, per part, counted from its first worker's start: once a
 # scenario has hung, the part stops PART_BUDGET s after that start (a restarted worker gets what
-# is left, at least supervisor.RESTART_HELLO_FLOOR to start); slow code that never hangs (a
+# is left, at least attempt.RESTART_HELLO_FLOOR to start); slow code that never hangs (a
 # time.sleep per image) gets PART_LIMIT. No total for the whole grade is promised: nox, pytest
-# and the workers' imports (up to supervisor.HELLO_LIMIT on a loaded machine) come on top.
+# and the workers' imports (up to attempt.HELLO_LIMIT on a loaded machine) come on top.
 PART_BUDGET = 6.0
 PART_LIMIT = 15.0
 

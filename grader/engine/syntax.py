@@ -16,7 +16,7 @@ from grader.engine.outcomes import Broken
 from grader.engine.paths import PART_FILES
 
 if TYPE_CHECKING:
-    from grader.engine.supervisor import GradeRun, PartRun
+    from grader.engine.runs import GradeRun, PartRun
 
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 MAX_CODE_CHARS = 160

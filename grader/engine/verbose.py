@@ -17,10 +17,10 @@ from grader.engine.criteria import PART_TITLES
 from grader.engine.observations import PartView, describe_call, shown_value
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Scenario
-from grader.engine.worker import SCRIPT_END_MARK
+from grader.engine.worker.protocol import ScenarioEnding
 
 if TYPE_CHECKING:
-    from grader.engine.supervisor import GradeRun, PartRun, ScenarioRun
+    from grader.engine.runs import GradeRun, PartRun, ScenarioRun
 
 HEAD_LINES, TAIL_LINES = 5, 2  # of each scenario's console: its start and its end
 MAX_IMPORTANT_LINES = 6  # errors and warnings kept from the middle of a console
@@ -52,10 +52,10 @@ SCENARIO_LABELS: dict[str, str] = {
 }
 
 ENDINGS = {
-    "hung": "arrêté : votre code tournait encore à la fin du délai (boucle infinie ?)",
-    "crashed": "le processus s'est arrêté brutalement (récursion infinie ? mémoire ?)",
-    "skipped": "non lancé : la partie avait déjà épuisé son temps",
-    "not_loaded": "non lancé : le module ne se charge plus",
+    ScenarioEnding.HUNG: "arrêté : votre code tournait encore à la fin du délai (boucle infinie ?)",
+    ScenarioEnding.CRASHED: "le processus s'est arrêté brutalement (récursion infinie ? mémoire ?)",
+    ScenarioEnding.SKIPPED: "non lancé : la partie avait déjà épuisé son temps",
+    ScenarioEnding.NOT_LOADED: "non lancé : le module ne se charge plus",
 }
 
 # A bytes repr long enough to be an image's content: never worth a line on a student's screen.
@@ -183,8 +183,8 @@ def _function(scenario: str) -> str:
 
 def _console(run: PartRun, scenario: ScenarioRun) -> list[str]:
     observed = scenario.observed or {}
-    if scenario.name == Scenario.SCRIPT and SCRIPT_END_MARK in run.console:
-        lines = run.console.split(SCRIPT_END_MARK, 1)[0].splitlines()
+    if scenario.name == Scenario.SCRIPT:
+        lines = run.script_console.splitlines()
     else:
         lines = [str(line) for line in observed.get("console") or []]
         lines += str(observed.get("printed") or "").splitlines()
