@@ -265,7 +265,7 @@ def test_a_rerun_skips_unchanged_submissions_and_regrades_changed_ones(
     assert (third.graded, third.reused) == (1, 1), (
         f"Attendu 1 recorrigé, 1 repris ; vu {third.graded}, {third.reused}"
     )
-    monkeypatch.setattr("grader.batch.run.kit_fingerprint", lambda: "nouvelle version du correcteur")
+    monkeypatch.setattr("grader.batch.run.grader_fingerprint", lambda: "nouvelle version du correcteur")
     fourth = run_batch(class_dir, jobs=2)
     assert fourth.graded == 2, f"Nouveau correcteur : tout recorriger attendu ; vu {fourth.graded} corrigé(s)"
     forced = run_batch(class_dir, jobs=2, force=True)

@@ -1,4 +1,4 @@
-"""Command line: python -m grader.batch DOSSIER [--out SORTIE] [--jobs N] [--force] [--moodle-feuille F]."""
+"""Command line: python -m grader.batch DOSSIER [--out SORTIE] [--jobs N] [--force] [--simulation] …"""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from rich.progress import (
 from rich.text import Text
 
 from grader.batch import moodle, moodle_sheet
+from grader.batch.cache import Planned
 from grader.batch.outcome import StudentOutcome
 from grader.batch.run import BatchError, default_out_dir, run_batch
 from grader.batch.runner import DEFAULT_TIMEOUT
@@ -38,6 +40,29 @@ class EndTimeColumn(ProgressColumn):
             return Text("")
         end = datetime.now() + timedelta(seconds=remaining)
         return Text(f"· fin vers {end:%H:%M}", style="progress.remaining")
+
+
+NOTHING_TO_DO = (
+    "Rien à recorriger : ni les rendus ni le correcteur n'ont changé depuis la dernière correction."
+)
+
+
+def simulation_text(planned: Sequence[Planned]) -> str:
+    """« --simulation »: what a real run would grade, and why, in French."""
+    stale = [entry for entry in planned if entry.reason is not None]
+    if not planned:
+        return "Simulation : aucun rendu trouvé."
+    if not stale:
+        return f"Simulation : {len(planned)} rendu(s), aucun à corriger. {NOTHING_TO_DO}"
+    lines = [
+        f"Simulation : {len(stale)} rendu(s) sur {len(planned)} seraient corrigés "
+        "(rien n'est corrigé ni écrit) :"
+    ]
+    lines += [f"  {entry.submission.student} : {entry.reason}" for entry in stale]
+    kept = len(planned) - len(stale)
+    if kept:
+        lines.append(f"{kept} autre(s) rendu(s) seraient repris tels quels.")
+    return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
         help=f"corrections en parallèle (défaut : {cores}, un par cœur)",
     )
     result.add_argument("--force", action="store_true", help="tout recorriger, même les rendus inchangés")
+    result.add_argument(
+        "--simulation",
+        action="store_true",
+        help="dire ce qui serait corrigé (et pourquoi) sans rien corriger ni écrire",
+    )
     result.add_argument(
         "--timeout",
         type=float,
@@ -103,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_start(total: int, to_grade: int) -> None:
         progress.update(task, total=total)
-        if to_grade < total:
+        if to_grade == 0 and total:
+            console.print(NOTHING_TO_DO)
+        elif to_grade < total:
             console.print(
                 f"{total - to_grade} rendu(s) inchangé(s) depuis la dernière correction : repris tels quels."
             )
@@ -127,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 out,
                 jobs=arguments.jobs,
                 force=arguments.force,
+                simulation=arguments.simulation,
                 timeout=arguments.timeout,
                 on_start=on_start,
                 on_done=on_done,
@@ -136,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for warning in summary.warnings:
         console.print(f"[yellow]Attention :[/] {warning}")
+    if summary.simulation:
+        print(simulation_text(summary.planned))
+        return 0
     statuses = ", ".join(f"{seen[s]} {s}" for s in GradeStatus if seen[s])
     scores = [outcome.score for outcome in summary.outcomes]
     mean = fr_number(sum(scores) / len(scores), trim=True) if scores else "—"
@@ -144,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         f"en {fr_number(summary.wall_time, 1, trim=True)} s ; moyenne {mean}/20 ; "
         f"{statuses or 'aucun rendu'}."
     )
+    moved = [o for o in summary.outcomes if o.change is not None and not o.reused]
+    if summary.graded and any(entry.previous is not None for entry in summary.planned):
+        print(f"Notes modifiées par cette correction : {len(moved)} ({summary.changes})")
     print(f"Notes : {summary.gradebook}")
     print(f"Rapport : {summary.report}")
     class_name = source.stem if source.is_file() else source.resolve().name

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.batch.changes import DOCUMENT_KEY, MarkChange, read_change
 from grader.batch.results import GradeReport, ResultsError, parse_results, with_extra
 from grader.engine.atomic import write_text_atomically
+from grader.engine.fingerprint import RESULTS_KEY
 from grader.engine.statuses import GradeStatus
 from grader.engine.text import json_safe
 
@@ -26,8 +28,10 @@ class StudentOutcome:
     report: GradeReport  # always present: zeros with an explanation when nothing could be graded
     comments: tuple[str, ...]  # what the batch noticed (renamed, missing, duplicate, timeout…)
     elapsed: float  # seconds spent grading (0 when nothing was graded)
-    key: str  # the resume key: kit fingerprint + files + comments
+    key: str  # the resume key: files + comments ("" : grade again next time)
     reused: bool = False  # taken from a previous run
+    fingerprint: str = ""  # the grader that gave this mark (engine.fingerprint); "" : unknown
+    change: MarkChange | None = None  # what this grade changed from the previous one
 
     @property
     def score(self) -> float:
@@ -42,6 +46,7 @@ class StudentOutcome:
             commentaires=list(self.comments),
             duree_correction=round(self.elapsed, 2),
             cle_reprise=self.key,
+            **{RESULTS_KEY: self.fingerprint, DOCUMENT_KEY: self.change and self.change.document()},
         )
 
 
@@ -67,6 +72,8 @@ def load_outcome(path: Path) -> StudentOutcome | None:
             elapsed=float(extra["duree_correction"]),
             key=str(extra["cle_reprise"]),
             reused=True,
+            fingerprint=str(extra.get(RESULTS_KEY) or ""),
+            change=read_change(extra),
         )
     except (OSError, ValueError, KeyError, TypeError, ResultsError):
         return None

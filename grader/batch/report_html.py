@@ -307,8 +307,13 @@ def student_page(outcome: StudentOutcome, class_name: str, *, standalone: bool =
     return _page(f"{outcome.student} : {fr_number(outcome.score, trim=True)}/20", body)
 
 
-def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: str) -> Path:
-    """Writes rapport.html and retours/<élève>.html; returns the main page's path."""
+def write_report(
+    outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: str, sections: Sequence[str] = ()
+) -> Path:
+    """Writes rapport.html and retours/<élève>.html; returns the main page's path.
+
+    ``sections`` are more HTML sections (changed marks, look-alike submissions), put last.
+    """
     pages = out_dir / FEEDBACK_DIR
     pages.mkdir(parents=True, exist_ok=True)
     for outcome in outcomes:
@@ -356,7 +361,7 @@ def write_report(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: 
         f"{top_rows}</table></section>"
         "<section><h2>Étudiants</h2><table><tr><th>étudiant (lien vers son retour)</th>"
         "<th class=num>note /20</th><th>statut</th><th class=num>durée</th><th>remarques</th></tr>"
-        f"{student_rows}</table></section>"
+        f"{student_rows}</table></section>" + "".join(sections)
     )
     path = out_dir / FILE_NAME
     path.write_text(_page(f"Correction de la promotion : {class_name}", body), encoding="utf-8")

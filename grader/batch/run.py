@@ -14,16 +14,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader.batch import gradebook, report_html
-from grader.batch.cache import kit_fingerprint, submission_key
+from grader.batch import changes_report, gradebook, report_html
+from grader.batch.cache import Planned, plan
+from grader.batch.changes import compare
 from grader.batch.discovery import ArchiveError, Submission, extract_archive, find_submissions
-from grader.batch.outcome import StudentOutcome, load_outcome, write_json_atomically
+from grader.batch.outcome import StudentOutcome, write_json_atomically
 from grader.batch.results import parse_results, relocate, worse, zero_results
 from grader.batch.runner import DEFAULT_TIMEOUT, grade_submission
 from grader.batch.staging import StagedCopy, StagingArea, remove_tree
+from grader.engine.fingerprint import RESULTS_KEY, grader_fingerprint
 from grader.engine.paths import KIT_ROOT
 from grader.engine.statuses import GradeStatus
 
@@ -42,6 +44,8 @@ class BatchSummary:
     reused: int  # skipped: unchanged since the previous run
     wall_time: float
     warnings: list[str] = field(default_factory=list)
+    planned: list[Planned] = field(default_factory=list)  # every submission, and why it is graded
+    simulation: bool = False  # nothing graded nor written: ``planned`` says what would be
 
     @property
     def gradebook(self) -> Path:
@@ -50,6 +54,10 @@ class BatchSummary:
     @property
     def report(self) -> Path:
         return self.out_dir / report_html.FILE_NAME
+
+    @property
+    def changes(self) -> Path:
+        return self.out_dir / changes_report.FILE_NAME
 
 
 Progress = Callable[[StudentOutcome], None]
@@ -162,18 +170,34 @@ def _originals_changed(submission: Submission) -> bool:
     return False
 
 
+def _finished(outcome: StudentOutcome, planned: Planned, fingerprint: str) -> StudentOutcome:
+    """``outcome`` with the grader that gave it and what it changed from the previous result."""
+    extra = outcome.report.document.get("extra_data")
+    written = extra.get(RESULTS_KEY) if isinstance(extra, dict) else None
+    previous = planned.previous
+    change = None
+    if previous is not None and planned.reason is not None:
+        change = compare(previous.report, outcome.report, planned.reason)
+    return replace(
+        outcome, fingerprint=written if isinstance(written, str) and written else fingerprint, change=change
+    )
+
+
 def run_batch(
     source: Path,
     out_dir: Path | None = None,
     *,
     jobs: int | None = None,
     force: bool = False,
+    simulation: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Progress | None = None,
 ) -> BatchSummary:
     """Grades every submission of ``source`` (a folder, or a Moodle zip) into ``out_dir``.
 
+    Only stale submissions are graded (see :mod:`~grader.batch.cache`); with ``simulation``,
+    none is, nothing is written, and the summary's ``planned`` says what would be graded.
     ``on_start(total, to_grade)`` is called once the submissions are known, ``on_done`` after
     each one (graded or reused): the command line draws its progress bar with them.
     """
@@ -192,18 +216,21 @@ def run_batch(
                 raise BatchError(str(error)) from error
             warnings += [f"entrée de l'archive ignorée : {entry}" for entry in skipped]
         submissions = find_submissions(class_dir)  # every file is read now, before any grade
-        out_dir.mkdir(parents=True, exist_ok=True)
         results_dir = out_dir / RESULTS_DIR
-        kit = kit_fingerprint()
-        keys = {s.slug: submission_key(kit, s) for s in submissions}
-        outcomes: dict[str, StudentOutcome] = {}
-        to_grade: list[Submission] = []
-        for submission in submissions:
-            previous = None if force else load_outcome(results_dir / f"{submission.slug}.json")
-            if previous is not None and previous.key == keys[submission.slug]:
-                outcomes[submission.slug] = previous
-            else:
-                to_grade.append(submission)
+        fingerprint = grader_fingerprint()
+        planned = plan(submissions, results_dir, fingerprint, force=force)
+        to_grade = [entry for entry in planned if entry.stale]
+        outcomes: dict[str, StudentOutcome] = {
+            entry.submission.slug: entry.previous
+            for entry in planned
+            if not entry.stale and entry.previous is not None
+        }
+        if simulation:
+            return BatchSummary(
+                out_dir, list(outcomes.values()), 0, len(outcomes), time.perf_counter() - start,
+                warnings, planned, simulation=True,
+            )  # fmt: skip
+        out_dir.mkdir(parents=True, exist_ok=True)
         if on_start:
             on_start(len(submissions), len(to_grade))
         for outcome in outcomes.values():
@@ -212,9 +239,12 @@ def run_batch(
         lock = threading.Lock()
         workers = max(1, jobs or os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(grade_safely, s, keys[s.slug], area, timeout) for s in to_grade]
+            futures = {
+                pool.submit(grade_safely, entry.submission, entry.key, area, timeout): entry
+                for entry in to_grade
+            }
             for future in as_completed(futures):
-                outcome = future.result()
+                outcome = _finished(future.result(), futures[future], fingerprint)
                 with lock:
                     outcomes[outcome.slug] = outcome
                     # Written at once, so that an interrupted batch resumes from here.
@@ -236,6 +266,7 @@ def run_batch(
             reused=len(submissions) - len(to_grade),
             wall_time=time.perf_counter() - start,
             warnings=warnings,
+            planned=planned,
         )
     finally:
         area.close()
@@ -253,4 +284,6 @@ def _write_outputs(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name
     feedback = out_dir / report_html.FEEDBACK_DIR
     remove_tree(feedback)
     gradebook.write_gradebook(outcomes, out_dir / gradebook.FILE_NAME)
-    report_html.write_report(outcomes, out_dir, class_name)
+    changes_report.write_changes(outcomes, out_dir / changes_report.FILE_NAME)
+    sections = [changes_report.section(outcomes)]
+    report_html.write_report(outcomes, out_dir, class_name, sections)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from grader.engine import reflection, syntax, text
 from grader.engine.atomic import write_text_atomically
 from grader.engine.criteria import CRITERIA, PART_TITLES, TOTAL_POINTS, Criterion
+from grader.engine.fingerprint import RESULTS_KEY, grader_fingerprint
 from grader.engine.french_numbers import fr_number
 from grader.engine.outcomes import CheckOutcome, Kind
 from grader.engine.statuses import GradeStatus
@@ -232,6 +233,7 @@ def extra_data(
         "statut": (GradeStatus.TIMED_OUT if hung else grade_status(results)).value,
         "protections": grade_run.protections.describe() if grade_run else [],
         "reponses": reflection.answer_for_results(answer),
+        RESULTS_KEY: grader_fingerprint(),  # which grader gave this mark: stale after a fix
     }
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.engine.fingerprint import RESULTS_KEY
 from tests.catalogue import CATALOGUE, SOLUTION_DIR, Mutant, build_mutant
 from tests.pristine import pristine_skeleton
 
@@ -75,7 +76,7 @@ BY_KEY = {golden.key: golden for golden in GOLDENS}
 
 # --- normalizing results.json ----------------------------------------------------------------
 
-VOLATILE_KEYS = frozenset({"execution_time"})  # the grade's own duration
+VOLATILE_KEYS = frozenset({"execution_time", RESULTS_KEY})  # the grade's duration, the grader's version
 _NORMALIZED_TEXT = (
     # The graded folder: a temporary folder for mutants, relative or absolute for the others.
     (re.compile(r"^Correction de : .*$", re.MULTILINE), "Correction de : <dossier>"),

@@ -1,0 +1,139 @@
+"""Regrading a class after a fix of the grader: only the stale results, and what changed.
+
+The grader is really run, from a copy of the kit whose one check is then edited by one line:
+the copy's fingerprint changes as the kit's would, and so do the marks it gives.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.batch import changes_report, cli
+from grader.batch.changes import Reason, compare
+from grader.batch.results import parse_results, zero_results
+from grader.batch.run import RESULTS_DIR, run_batch
+from grader.engine.fingerprint import RESULTS_KEY, compute_fingerprint
+from grader.engine.paths import KIT_ROOT
+from grader.engine.statuses import GradeStatus
+from tests.catalogue import CATALOGUE, SOLUTION_DIR, build_mutant
+
+MOODLE = "_assignsubmission_file_"
+KIT_FILES = ("grader", "pyproject.toml", "conftest.py", "poetry.lock")
+# The one-line fix: the start of the batch is no longer required in the log.
+CHECK = Path("grader/checks/test_logging.py")
+BEFORE = "        first > 0 and last < len(lines) - 1,\n"
+AFTER = "        last < len(lines) - 1,\n"
+
+
+def _kit_copy(destination: Path) -> Path:
+    destination.mkdir()
+    for name in KIT_FILES:
+        source = KIT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(source, destination / name)
+    return destination
+
+
+def _class(class_dir: Path) -> None:
+    """Alpha: the solution; Bravo: no start line in the log (the fix helps him); Charlie: another fault."""
+    shutil.copytree(SOLUTION_DIR, class_dir / f"Alpha Anne_1{MOODLE}", ignore=shutil.ignore_patterns("__*"))
+    mutants = {m.name: m for m in CATALOGUE.mutants}
+    build_mutant(mutants["async_sans_message_de_debut"], class_dir / f"Bravo Bob_2{MOODLE}")
+    build_mutant(mutants["sync_mkdir_sans_exist_ok"], class_dir / f"Charlie Chloé_3{MOODLE}")
+
+
+def _results(out_dir: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted((out_dir / RESULTS_DIR).glob("*.json"))}
+
+
+def _change_rows(out_dir: Path) -> list[dict[str, str]]:
+    text = (out_dir / changes_report.FILE_NAME).read_bytes().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text), delimiter=";"))
+
+
+def test_after_a_one_line_fix_only_stale_results_are_regraded_and_the_moved_marks_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit = _kit_copy(tmp_path / "kit")
+    monkeypatch.setattr("grader.batch.runner.KIT_ROOT", kit)  # the grader runs from the copy
+
+    def fingerprint() -> str:
+        return compute_fingerprint(kit / "grader", kit / "poetry.lock")
+
+    monkeypatch.setattr("grader.batch.run.grader_fingerprint", fingerprint)
+    class_dir, out_dir = tmp_path / "promo", tmp_path / "notes"
+    _class(class_dir)
+
+    first = run_batch(class_dir, out_dir, jobs=2)
+    marks = {o.student: o.score for o in first.outcomes}
+    assert first.graded == 3, f"1re correction : 3 rendus corrigés attendus ; vu {first.graded}"
+    assert marks["Alpha Anne"] == 20 and marks["Bravo Bob"] < 20, f"Attendu 20 et moins de 20 ; vu {marks}"
+    written = json.loads((out_dir / RESULTS_DIR / "alpha-anne.json").read_text("utf-8"))
+    old_fingerprint = fingerprint()
+    assert written["extra_data"][RESULTS_KEY] == old_fingerprint, (
+        f"Attendu l'empreinte du correcteur {old_fingerprint} dans results.json ; vu {written['extra_data']}"
+    )
+
+    assert cli.main([str(class_dir), "--out", str(out_dir), "--jobs", "2"]) == 0
+    said = capsys.readouterr()
+    shown = " ".join((said.err + said.out).split())  # rich wraps its lines at the terminal's width
+    assert cli.NOTHING_TO_DO in shown, f"Sans changement : attendu « {cli.NOTHING_TO_DO} » ; vu {shown!r}"
+    assert "0 corrigé(s), 3 repris" in said.out, f"Sans changement : rien recorrigé attendu ; vu {said.out!r}"
+
+    check = kit / CHECK
+    source = check.read_text("utf-8")
+    assert source.count(BEFORE) == 1, f"Attendu une fois la ligne à corriger dans {CHECK}"
+    check.write_text(source.replace(BEFORE, AFTER), encoding="utf-8")
+
+    before = _results(out_dir)
+    simulated = run_batch(class_dir, out_dir, simulation=True)
+    reasons = {entry.submission.student: entry.reason for entry in simulated.planned}
+    assert reasons == dict.fromkeys(marks, Reason.GRADER), (
+        f"Simulation : les 3 rendus « correcteur modifié » attendus ; vu {reasons}"
+    )
+    assert simulated.graded == 0 and _results(out_dir) == before, "Simulation : rien corrigé ni écrit attendu"
+    assert "3 rendu(s) sur 3 seraient corrigés" in cli.simulation_text(simulated.planned)
+
+    fixed = run_batch(class_dir, out_dir, jobs=2)
+    assert fixed.graded == 3, f"Après la correction du correcteur : 3 recorrigés attendus ; vu {fixed.graded}"
+    moved = {o.student for o in fixed.outcomes if o.score != marks[o.student]}
+    assert moved == {"Bravo Bob"}, f"Attendu seule la note de Bravo Bob changée ; vu {moved}"
+    rows = _change_rows(out_dir)
+    assert [row["Étudiant"] for row in rows] == ["Bravo Bob"], (
+        f"changements.csv : attendu Bravo Bob seul ; vu {[row['Étudiant'] for row in rows]}"
+    )
+    assert "async.logging" in rows[0]["Critères modifiés"], f"Attendu le critère async.logging ; vu {rows[0]}"
+    assert rows[0]["Raison"] == Reason.GRADER, f"Attendu la raison « correcteur modifié » ; vu {rows[0]}"
+    page = fixed.report.read_text("utf-8")
+    section = page[page.index(changes_report.TITLE) :]
+    assert "Bravo Bob" in section and "Alpha Anne" not in section and "Charlie" not in section, (
+        "Rapport : attendu Bravo Bob seul dans « Notes modifiées depuis la dernière correction »"
+    )
+
+    again = run_batch(class_dir, out_dir, jobs=2)
+    assert again.graded == 0, f"Relance sans changement : aucun recorrigé attendu ; vu {again.graded}"
+    assert [row["Étudiant"] for row in _change_rows(out_dir)] == ["Bravo Bob"], (
+        "Relance sans changement : attendu le changement de Bravo Bob toujours dans changements.csv"
+    )
+
+
+def test_a_change_names_the_criteria_that_moved_and_nothing_when_nothing_moved() -> None:
+    before = parse_results(zero_results("x", GradeStatus.GRADED))
+    document = zero_results("x", GradeStatus.GRADED)
+    document["tests"][0]["score"] = 2.0
+    document["score"] = 2.0
+    after = parse_results(document)
+    assert compare(before, before, Reason.GRADER) is None, "Même résultat : aucun changement attendu"
+    change = compare(before, after, Reason.GRADER)
+    assert change is not None and (change.before, change.after) == (0.0, 2.0), f"Attendu 0 → 2 ; vu {change}"
+    assert [c.id for c in change.criteria] == [document["tests"][0]["number"]], (
+        f"Attendu le seul critère modifié ; vu {change.criteria}"
+    )
