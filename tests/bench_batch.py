@@ -3,6 +3,8 @@ mutants of the catalogue), graded in parallel, against grading them one after th
 
 The sequential figure is measured on a sample (same mix) and extrapolated to the whole
 class: grading 100 submissions one by one would take longer than the measurement itself.
+Then the look-alike search is timed alone on a larger class (300 by default): reading every
+submission and comparing each part with every classmate's, as grade_all does after grading.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.batch.run import run_batch
+from grader.batch.discovery import find_submissions
+from grader.batch.run import SKELETON_DIR, look_alike, run_batch
+from grader.batch.similarity import DEFAULT_THRESHOLD
 from grader.engine.french_numbers import fr_number
 from tests.catalogue import CATALOGUE, SOLUTION_DIR, build_mutant, build_variant
 
 TARGET_SECONDS = 180.0
+SIMILARITY_TARGET_SECONDS = 30.0  # for 300 submissions, on 2 cores
 FIRST_NAMES = ("Léa", "Hugo", "Chloé", "Nathan", "Inès", "Lucas", "Zoé", "Adam", "Manon", "Théo")
 LAST_NAMES = (
     "Martin",
@@ -78,7 +83,48 @@ def main() -> None:
         "--jobs", type=int, default=cores, help=f"corrections en parallèle (défaut : {cores})"
     )
     parser.add_argument("--hanging", type=int, default=1, help="rendus qui bouclent sans fin (défaut : 1)")
+    parser.add_argument(
+        "--similarite", type=int, default=300, help="rendus comparés entre eux (défaut : 300 ; 0 : aucun)"
+    )
+    parser.add_argument(
+        "--similarite-seule", action="store_true", help="ne mesurer que la recherche de rendus très proches"
+    )
     args = parser.parse_args()
+    if not args.similarite_seule:
+        _bench_grading(args)
+    if args.similarite:
+        _bench_similarity(args.similarite)
+
+
+def _bench_similarity(count: int) -> None:
+    """Times what grade_all adds for look-alike submissions: read the class, compare each part.
+
+    Each file gets a line of its own, as real submissions differ: identical files would be
+    fingerprinted once, and the measure would flatter the search.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-similarite-") as scratch:
+        class_dir = Path(scratch) / "promo"
+        kinds, _ = build_class(class_dir, count, hanging=0)
+        for number, path in enumerate(sorted(class_dir.rglob("*.py"))):
+            path.write_text(path.read_text(encoding="utf-8") + f"\n# rendu {number}\n", encoding="utf-8")
+        start, processor = time.perf_counter(), time.process_time()
+        submissions = find_submissions(class_dir)
+        read = time.perf_counter() - start
+        pairs = look_alike(submissions, SKELETON_DIR, DEFAULT_THRESHOLD)
+        total, processor = time.perf_counter() - start, time.process_time() - processor
+    verdict = "atteint" if total <= SIMILARITY_TARGET_SECONDS else "pas atteint"
+    print(
+        f"Rendus très proches sur {count} rendus tous différents ({_counts(kinds)}) : "
+        f"{fr_number(total, 1, trim=True)} s (lecture {fr_number(read, 1, trim=True)} s, comparaison "
+        f"de chaque partie {fr_number(total - read, 1, trim=True)} s ; temps processeur "
+        f"{fr_number(processor, 1, trim=True)} s, la durée dépend de la charge de la machine). "
+        f"{len(pairs)} paires au-dessus de {fr_number(DEFAULT_THRESHOLD * 100, trim=True)} % : les "
+        "copies de la solution, ses variantes et ses mutants se ressemblent toutes. "
+        f"Objectif : {fr_number(SIMILARITY_TARGET_SECONDS, trim=True)} s au plus sur 2 cœurs : {verdict}."
+    )
+
+
+def _bench_grading(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:
         root = Path(scratch)
         class_dir = root / "promo"

@@ -113,7 +113,8 @@ def test_after_a_one_line_fix_only_stale_results_are_regraded_and_the_moved_mark
     assert "async.logging" in rows[0]["Critères modifiés"], f"Attendu le critère async.logging ; vu {rows[0]}"
     assert rows[0]["Raison"] == Reason.GRADER, f"Attendu la raison « correcteur modifié » ; vu {rows[0]}"
     page = fixed.report.read_text("utf-8")
-    section = page[page.index(changes_report.TITLE) :]
+    start = page.index(f"<h2>{changes_report.TITLE}</h2>")
+    section = page[start : page.index("</section>", start)]
     assert "Bravo Bob" in section and "Alpha Anne" not in section and "Charlie" not in section, (
         "Rapport : attendu Bravo Bob seul dans « Notes modifiées depuis la dernière correction »"
     )

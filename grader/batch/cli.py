@@ -22,10 +22,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from grader.batch import moodle, moodle_sheet
+from grader.batch import moodle, moodle_sheet, similarity
 from grader.batch.cache import Planned
 from grader.batch.outcome import StudentOutcome
-from grader.batch.run import BatchError, default_out_dir, run_batch
+from grader.batch.run import SKELETON_DIR, BatchError, default_out_dir, run_batch
 from grader.batch.runner import DEFAULT_TIMEOUT
 from grader.engine.french_numbers import fr_number
 from grader.engine.statuses import GradeStatus
@@ -65,6 +65,18 @@ def simulation_text(planned: Sequence[Planned]) -> str:
     return "\n".join(lines)
 
 
+def threshold(text: str) -> float:
+    """« --seuil 60 » (or 0.6): the similarity threshold, as a fraction."""
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        message = f"un pourcentage est attendu (par exemple 60), pas « {text} »"
+        raise argparse.ArgumentTypeError(message) from None
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"le seuil doit être compris entre 0 et 100 %, pas {text}")
+    return value if value <= 1 else value / 100
+
+
 def parser() -> argparse.ArgumentParser:
     cores = os.cpu_count() or 1
     result = argparse.ArgumentParser(
@@ -95,6 +107,23 @@ def parser() -> argparse.ArgumentParser:
         "--simulation",
         action="store_true",
         help="dire ce qui serait corrigé (et pourquoi) sans rien corriger ni écrire",
+    )
+    result.add_argument(
+        "--seuil",
+        type=threshold,
+        default=similarity.DEFAULT_THRESHOLD,
+        metavar="P",
+        help=(
+            "rendus très proches : part du code propre d'un rendu retrouvée chez un autre, en %% "
+            f"(défaut : {similarity.DEFAULT_THRESHOLD * 100:g}) ; simple piste, jamais une note"
+        ),
+    )
+    result.add_argument(
+        "--squelette",
+        type=Path,
+        default=SKELETON_DIR,
+        metavar="DOSSIER",
+        help="code de départ commun à tous, jamais compté comme partagé (défaut : skeleton/ du kit)",
     )
     result.add_argument(
         "--timeout",
@@ -160,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                 jobs=arguments.jobs,
                 force=arguments.force,
                 simulation=arguments.simulation,
+                threshold=arguments.seuil,
+                skeleton=arguments.squelette,
                 timeout=arguments.timeout,
                 on_start=on_start,
                 on_done=on_done,
@@ -185,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Notes modifiées par cette correction : {len(moved)} ({summary.changes})")
     print(f"Notes : {summary.gradebook}")
     print(f"Rapport : {summary.report}")
+    print(
+        f"Rendus très proches (piste à examiner, sans effet sur les notes) : {summary.look_alike} paire(s) "
+        f"au-dessus de {fr_number(arguments.seuil * 100, trim=True)} % ({summary.similarities})"
+    )
     class_name = source.stem if source.is_file() else source.resolve().name
     done, notes = moodle.export(summary.outcomes, summary.out_dir, class_name, sheet)
     for line in done:

@@ -17,10 +17,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader.batch import changes_report, gradebook, report_html
+from grader.batch import changes_report, gradebook, report_html, similarity, similarity_report
 from grader.batch.cache import Planned, plan
 from grader.batch.changes import compare
-from grader.batch.discovery import ArchiveError, Submission, extract_archive, find_submissions
+from grader.batch.discovery import (
+    EXPECTED_FILES,
+    ArchiveError,
+    Submission,
+    extract_archive,
+    find_submissions,
+)
 from grader.batch.outcome import StudentOutcome, write_json_atomically
 from grader.batch.results import parse_results, relocate, worse, zero_results
 from grader.batch.runner import DEFAULT_TIMEOUT, grade_submission
@@ -30,6 +36,7 @@ from grader.engine.paths import KIT_ROOT
 from grader.engine.statuses import GradeStatus
 
 RESULTS_DIR = "resultats"
+SKELETON_DIR = KIT_ROOT / "skeleton"  # the code every student started from: never counted as shared
 
 
 class BatchError(Exception):
@@ -46,6 +53,8 @@ class BatchSummary:
     warnings: list[str] = field(default_factory=list)
     planned: list[Planned] = field(default_factory=list)  # every submission, and why it is graded
     simulation: bool = False  # nothing graded nor written: ``planned`` says what would be
+    look_alike: int = 0  # pairs of submissions above the similarity threshold
+    similarity_time: float = 0.0  # seconds spent comparing the submissions
 
     @property
     def gradebook(self) -> Path:
@@ -58,6 +67,10 @@ class BatchSummary:
     @property
     def changes(self) -> Path:
         return self.out_dir / changes_report.FILE_NAME
+
+    @property
+    def similarities(self) -> Path:
+        return self.out_dir / similarity_report.FILE_NAME
 
 
 Progress = Callable[[StudentOutcome], None]
@@ -190,6 +203,8 @@ def run_batch(
     jobs: int | None = None,
     force: bool = False,
     simulation: bool = False,
+    threshold: float = similarity.DEFAULT_THRESHOLD,
+    skeleton: Path = SKELETON_DIR,
     timeout: float = DEFAULT_TIMEOUT,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Progress | None = None,
@@ -198,6 +213,8 @@ def run_batch(
 
     Only stale submissions are graded (see :mod:`~grader.batch.cache`); with ``simulation``,
     none is, nothing is written, and the summary's ``planned`` says what would be graded.
+    Look-alike submissions are pairs above ``threshold`` (0 to 1); ``skeleton`` holds the code
+    every student started from, which never counts as shared.
     ``on_start(total, to_grade)`` is called once the submissions are known, ``on_done`` after
     each one (graded or reused): the command line draws its progress bar with them.
     """
@@ -258,7 +275,20 @@ def run_batch(
                     f"les fichiers de {submission.student} ({submission.folder.name}) ont changé pendant "
                     "la correction : la note porte sur la version lue au début ; relancez pour la nouvelle"
                 )
-        _write_outputs(ordered, out_dir, source.stem if source.is_file() else source.name)
+        compared = time.perf_counter()
+        pairs = look_alike(submissions, skeleton, threshold)
+        compared = time.perf_counter() - compared
+        sections = [
+            changes_report.section(ordered),
+            similarity_report.section(pairs, {o.slug: o.student for o in ordered}, threshold),
+        ]
+        _write_outputs(ordered, out_dir, source.stem if source.is_file() else source.name, sections)
+        similarity_report.write_similarities(
+            pairs,
+            {o.slug: o.student for o in ordered},
+            {o.slug: o.folder for o in ordered},
+            out_dir / similarity_report.FILE_NAME,
+        )
         return BatchSummary(
             out_dir,
             ordered,
@@ -267,12 +297,32 @@ def run_batch(
             wall_time=time.perf_counter() - start,
             warnings=warnings,
             planned=planned,
+            look_alike=len(pairs),
+            similarity_time=compared,
         )
     finally:
         area.close()
 
 
-def _write_outputs(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: str) -> None:
+def _source_text(content: bytes) -> str:
+    return content.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
+def look_alike(submissions: Sequence[Submission], skeleton: Path, threshold: float) -> list[similarity.Pair]:
+    """The pairs of submissions whose parts look alike, compared part by part."""
+    documents = {s.slug: {name: _source_text(f.content) for name, f in s.files.items()} for s in submissions}
+    starter = {}
+    for name in EXPECTED_FILES:
+        try:
+            starter[name] = (skeleton / name).read_text(encoding="utf-8")
+        except OSError:  # no skeleton: nothing is left out, and the report says what it compares
+            starter[name] = ""
+    return similarity.compare_class(documents, EXPECTED_FILES, starter, threshold)
+
+
+def _write_outputs(
+    outcomes: Sequence[StudentOutcome], out_dir: Path, class_name: str, sections: Sequence[str] = ()
+) -> None:
     """Everything is (re)written from memory: whatever was planted meanwhile is overwritten."""
     results_dir = out_dir / RESULTS_DIR
     expected = {f"{outcome.slug}.json" for outcome in outcomes}
@@ -285,5 +335,4 @@ def _write_outputs(outcomes: Sequence[StudentOutcome], out_dir: Path, class_name
     remove_tree(feedback)
     gradebook.write_gradebook(outcomes, out_dir / gradebook.FILE_NAME)
     changes_report.write_changes(outcomes, out_dir / changes_report.FILE_NAME)
-    sections = [changes_report.section(outcomes)]
     report_html.write_report(outcomes, out_dir, class_name, sections)
