@@ -153,7 +153,7 @@ def disguised_copy() -> dict[str, str]:
     for name in FILES:
         source = (SOLUTION_DIR / name).read_text(encoding="utf-8")
         for old, new in _RENAMED.items():
-            source = re.sub(rf"\b{old}\b", new, source)
+            source = re.sub(rf"(?<![.\w]){old}\b", new, source)  # attributes keep their names
         source = re.sub(r"^(\s*)# .*$", r"\1# (remarque personnelle)", source, flags=re.MULTILINE)
         head, functions, guard = _functions(source)
         files[name] = head.rstrip("\n") + "\n\n\n" + "\n\n".join(reversed(functions)) + "\n\n" + guard

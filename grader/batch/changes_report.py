@@ -55,7 +55,7 @@ def write_changes(outcomes: Sequence[StudentOutcome], path: Path) -> None:
             text_cell(outcome.student),
             _mark(change.before),
             _mark(change.after),
-            text_cell(_gap(change)),  # « -2 » would be read as a formula
+            _gap(change),  # a number of ours, « +0,5 » or « -2 »: no formula to fear
             " ; ".join(criterion_text(c) for c in change.criteria),
             change.reason,
             text_cell(outcome.folder),

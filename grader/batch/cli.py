@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         TimeRemainingColumn(),
         EndTimeColumn(),
         console=console,
+        disable=arguments.simulation,  # nothing is graded
     )
     task = progress.add_task("correction", total=None)
     seen: Counter[GradeStatus] = Counter()

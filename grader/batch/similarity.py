@@ -22,8 +22,6 @@ from html import escape
 from typing import Any
 
 import numpy as np
-from copydetect import CodeFingerprint, compare_files
-from copydetect.utils import highlight_overlap
 
 DEFAULT_THRESHOLD = 0.6
 LANGUAGE = "python"  # told to pygments, rather than guessed from each file's name (slower)
@@ -36,12 +34,14 @@ MIN_SHARED = 3 * NOISE  # below this many shared characters of normalized code, 
 class Fingerprint:
     """One file's copydetect fingerprint, with its k-grams as arrays for fast comparisons."""
 
-    code: CodeFingerprint
+    code: Any  # copydetect.CodeFingerprint
     positions: Any  # where each k-gram kept (not the skeleton's) starts in the normalized code, sorted
     hashes: Any  # its hash, same order
 
     @classmethod
     def of(cls, name: str, text: str, boilerplate: Any) -> Fingerprint:
+        from copydetect import CodeFingerprint  # imported when needed: it loads matplotlib (1 s)
+
         window = GUARANTEE - NOISE + 1
         code = CodeFingerprint(name, NOISE, window, boilerplate, language=LANGUAGE, fp=io.StringIO(text))
         found = sorted((index, value) for value, indexes in code.hash_idx.items() for index in indexes)
@@ -104,6 +104,8 @@ class Pair:
 
     def highlighted(self) -> tuple[str, str]:
         """Each file, HTML-escaped, with the shared passages in <mark> (copydetect's slices)."""
+        from copydetect import compare_files
+
         first, second = (fingerprint.code for fingerprint in self.prints)
         _, _, (slices_first, slices_second) = compare_files(first, second)
         return _highlighted(first.raw_code, slices_first), _highlighted(second.raw_code, slices_second)
@@ -111,6 +113,8 @@ class Pair:
 
 def boilerplate_hashes(name: str, skeleton: str) -> Any:
     """Every k-gram fingerprint of the skeleton's file (copydetect's own way, window 1)."""
+    from copydetect import CodeFingerprint
+
     code = CodeFingerprint(name, NOISE, 1, None, language=LANGUAGE, fp=io.StringIO(skeleton))
     return np.unique(np.array(list(code.hashes), dtype=np.int64))
 
@@ -118,6 +122,8 @@ def boilerplate_hashes(name: str, skeleton: str) -> Any:
 def _highlighted(text: str, slices: Any) -> str:
     if not len(slices) or not len(slices[0]):
         return escape(text)
+    from copydetect.utils import highlight_overlap
+
     marked, _ = highlight_overlap(text, slices, "<mark>", "</mark>", escape_html=True)  # escapes the code
     return str(marked)
 
