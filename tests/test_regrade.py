@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from grader.batch import changes_report, cli
 from grader.batch.changes import Reason, compare
 from grader.batch.results import parse_results, zero_results
 from grader.batch.run import RESULTS_DIR, run_batch
+from grader.engine.criteria import CRITERIA
 from grader.engine.fingerprint import RESULTS_KEY, compute_fingerprint
 from grader.engine.paths import KIT_ROOT
 from grader.engine.statuses import GradeStatus
@@ -124,6 +126,32 @@ def test_after_a_one_line_fix_only_stale_results_are_regraded_and_the_moved_mark
     assert [row["Étudiant"] for row in _change_rows(out_dir)] == ["Bravo Bob"], (
         "Relance sans changement : attendu le changement de Bravo Bob toujours dans changements.csv"
     )
+
+
+def test_the_fingerprint_follows_the_checks_the_lock_and_the_points_not_the_presentation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kit = _kit_copy(tmp_path / "kit")
+    grader, lock = kit / "grader", kit / "poetry.lock"
+    original = compute_fingerprint(grader, lock)
+    assert compute_fingerprint(grader, lock) == original, "Attendu la même empreinte pour le même correcteur"
+
+    def changed_by(path: Path, text: str) -> bool:
+        before = path.read_bytes()
+        path.write_text(path.read_text("utf-8") + text, encoding="utf-8")
+        moved = compute_fingerprint(grader, lock) != original
+        path.write_bytes(before)
+        return moved
+
+    assert changed_by(kit / CHECK, "\n# une ligne\n"), "Vérification modifiée : nouvelle empreinte attendue"
+    assert changed_by(lock, "\n"), "poetry.lock modifié : nouvelle empreinte attendue"
+    for shown in ("batch/report_html.py", "batch/gradebook.py", "batch/changes.py", "platforms/lockfile.py"):
+        assert not changed_by(grader / shown, "\n# présentation\n"), (
+            f"grader/{shown} ne fait que présenter les notes : empreinte inchangée attendue"
+        )
+    reweighted = tuple(replace(c, points=c.points + 1) if i == 0 else c for i, c in enumerate(CRITERIA))
+    monkeypatch.setattr("grader.engine.fingerprint.CRITERIA", reweighted)
+    assert compute_fingerprint(grader, lock) != original, "Barème modifié : nouvelle empreinte attendue"
 
 
 def test_a_change_names_the_criteria_that_moved_and_nothing_when_nothing_moved() -> None:
