@@ -35,6 +35,9 @@ CSS = """
 #rendus-proches .cote pre { max-height: 560px; overflow: auto; font-size: 12px; background: #fafbfc;
   border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 #rendus-proches mark { background: #fde68a; color: inherit; }
+@media print {  /* on paper, the table of pairs only: the code side by side is for the screen */
+  #rendus-proches details, #rendus-proches .vue { display: none !important; }
+}
 """
 
 
@@ -108,14 +111,15 @@ def section(pairs: Sequence[Pair], names: Mapping[str, str], threshold: float) -
         rows.append(
             f"<tr><td class=num><b>{percent(pair.similarity)}</b></td><td>{escape(pair.part)}</td>"
             f"<td>{escape(name(pair.first))}</td><td>{escape(name(pair.second))}</td>"
-            f"<td class=num>{percent(pair.share[0])} / {percent(pair.share[1])}</td><td>{link}</td></tr>"
+            f"<td class=num>{percent(pair.share[0])} / {percent(pair.share[1])}</td>"
+            f"<td class=vue>{link}</td></tr>"
         )
     more = len(pairs) - MAX_ROWS
     rest = f" ; les {MAX_ROWS} plus proches ci-dessous, les {more} autres dans {FILE_NAME}"
     table = (
         f"<p>{len(pairs)} paire(s) au-dessus du seuil{rest if more > 0 else ''}.</p>"
         "<table><tr><th class=num>similarité</th><th>partie</th><th>étudiant 1</th><th>étudiant 2</th>"
-        "<th class=num>code propre retrouvé (1 / 2)</th><th></th></tr>" + "".join(rows) + "</table>"
+        "<th class=num>code propre retrouvé (1 / 2)</th><th class=vue></th></tr>" + "".join(rows) + "</table>"
     )
     views = "".join(
         _view(number, pair, name(pair.first), name(pair.second))
