@@ -24,6 +24,7 @@ from rich.text import Text
 
 from grader.batch import moodle, moodle_sheet, similarity
 from grader.batch.cache import Planned
+from grader.batch.discovery import EXPECTED_FILES
 from grader.batch.outcome import StudentOutcome
 from grader.batch.run import SKELETON_DIR, BatchError, default_out_dir, run_batch
 from grader.batch.runner import DEFAULT_TIMEOUT
@@ -84,7 +85,8 @@ def parser() -> argparse.ArgumentParser:
         description=(
             "Corrige tous les rendus d'une promotion : chaque sous-dossier de DOSSIER est un rendu "
             "(ou DOSSIER est l'archive zip « Télécharger tous les travaux remis » de Moodle). "
-            "Écrit notes.csv, rapport.html et un fichier de résultats par étudiant."
+            "Écrit notes.csv, rapport.html (avec les notes modifiées et les rendus très proches), "
+            "changements.csv, similarites.csv et un fichier de résultats par étudiant."
         ),
     )
     result.add_argument("source", type=Path, metavar="DOSSIER", help="dossier des rendus ou archive zip")
@@ -147,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     if arguments.jobs < 1:
         parser().error("--jobs doit valoir au moins 1")
+    if not any((arguments.squelette / name).is_file() for name in EXPECTED_FILES):
+        parser().error(f"--squelette : {arguments.squelette} ne contient ni {' ni '.join(EXPECTED_FILES)}")
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("[bold]Correction[/]"),
