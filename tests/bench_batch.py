@@ -17,9 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.batch import similarity_report
 from grader.batch.discovery import find_submissions
 from grader.batch.run import SKELETON_DIR, look_alike, run_batch
-from grader.batch.similarity import DEFAULT_THRESHOLD
+from grader.batch.similarity_report import DEFAULT_THRESHOLD
 from grader.engine.french_numbers import fr_number
 from tests.catalogue import CATALOGUE, SOLUTION_DIR, build_mutant, build_variant
 
@@ -112,6 +113,9 @@ def _bench_similarity(count: int) -> None:
         read = time.perf_counter() - start
         pairs = look_alike(submissions, SKELETON_DIR, DEFAULT_THRESHOLD)
         total, processor = time.perf_counter() - start, time.process_time() - processor
+    if pairs is None:
+        print(similarity_report.UNAVAILABLE)
+        return
     verdict = "atteint" if total <= SIMILARITY_TARGET_SECONDS else "pas atteint"
     if count < SIMILARITY_TARGET_COUNT:
         verdict = f"non jugé ici, il vaut pour {SIMILARITY_TARGET_COUNT} rendus"

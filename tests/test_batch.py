@@ -533,3 +533,24 @@ def test_a_failure_of_the_batch_itself_marks_one_submission_and_is_retried(
     assert second.graded == 1, (
         f"Attendu : le rendu en erreur interne recorrigé ; vu {second.graded} corrigé(s)"
     )
+
+
+def test_without_the_optional_similarity_group_the_class_is_graded_and_the_report_says_how_to_add_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import grader.batch
+
+    monkeypatch.setattr("grader.batch.run.grade_submission", _fake_grader([]))
+    monkeypatch.delattr(grader.batch, "similarity", raising=False)
+    monkeypatch.setitem(sys.modules, "grader.batch.similarity", None)  # as if copydetect were absent
+    class_dir = tmp_path / "promo"
+    for number, name in enumerate(("Alpha Anne", "Bravo Bob"), start=1):
+        _copy_solution(_submission(class_dir, name, number))
+    summary = run_batch(class_dir, jobs=2)
+    assert summary.graded == 2 and summary.look_alike is None, (
+        f"Attendu : 2 rendus corrigés, recherche de ressemblances non faite ; vu {summary.graded}, "
+        f"{summary.look_alike}"
+    )
+    page = summary.report.read_text("utf-8")
+    assert "poetry install --with similarity" in page, "Attendu : le rapport dit comment l'installer"
+    assert not summary.similarities.exists(), "Attendu : pas de similarites.csv sans recherche"

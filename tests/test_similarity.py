@@ -11,26 +11,30 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from copydetect import compare_files
 
 from grader.batch import similarity_report
 from grader.batch.cli import threshold
 from grader.batch.results import parse_results, zero_results
 from grader.batch.run import run_batch
 from grader.batch.runner import SubmissionGrade
-from grader.batch.similarity import (
-    DEFAULT_THRESHOLD,
-    Fingerprint,
-    boilerplate_hashes,
-    compare_class,
-    covered_matrix,
-)
+from grader.batch.similarity_report import DEFAULT_THRESHOLD
 from grader.engine.statuses import GradeStatus
 from tests.catalogue import SOLUTION_DIR
 from tests.look_alike import FILES, disguised_copy, honest_files
 from tests.pristine import pristine_skeleton
 
 MOODLE = "_assignsubmission_file_"
+pytest.importorskip(
+    "copydetect", reason="groupe Poetry optionnel « similarity » absent : poetry install --with similarity"
+)
+from copydetect import compare_files  # noqa: E402  (after the skip: the group is optional)
+
+from grader.batch.similarity import (  # noqa: E402
+    Fingerprint,
+    boilerplate_hashes,
+    compare_class,
+    covered_matrix,
+)
 
 
 def _skeleton() -> dict[str, str]:

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from grader.batch import moodle, moodle_sheet, similarity
+from grader.batch import moodle, moodle_sheet, similarity_report
 from grader.batch.cache import Planned
 from grader.batch.discovery import EXPECTED_FILES
 from grader.batch.outcome import StudentOutcome
@@ -113,11 +113,11 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument(
         "--seuil",
         type=threshold,
-        default=similarity.DEFAULT_THRESHOLD,
+        default=similarity_report.DEFAULT_THRESHOLD,
         metavar="P",
         help=(
             "rendus très proches : part du code propre d'un rendu retrouvée chez un autre, en %% "
-            f"(défaut : {similarity.DEFAULT_THRESHOLD * 100:g}) ; simple piste, jamais une note"
+            f"(défaut : {similarity_report.DEFAULT_THRESHOLD * 100:g}) ; simple piste, jamais une note"
         ),
     )
     result.add_argument(
@@ -221,10 +221,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Notes modifiées par cette correction : {len(moved)} ({summary.changes})")
     print(f"Notes : {summary.gradebook}")
     print(f"Rapport : {summary.report}")
-    print(
-        f"Rendus très proches (piste à examiner, sans effet sur les notes) : {summary.look_alike} paire(s) "
-        f"au-dessus de {fr_number(arguments.seuil * 100, trim=True)} % ({summary.similarities})"
-    )
+    if summary.look_alike is None:
+        console.print(f"[yellow]Attention :[/] {similarity_report.UNAVAILABLE}")
+    else:
+        print(
+            f"Rendus très proches (piste à examiner, sans effet sur les notes) : {summary.look_alike} "
+            f"paire(s) au-dessus de {fr_number(arguments.seuil * 100, trim=True)} % ({summary.similarities})"
+        )
     class_name = source.stem if source.is_file() else source.resolve().name
     done, notes = moodle.export(summary.outcomes, summary.out_dir, class_name, sheet)
     for line in done:

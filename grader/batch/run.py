@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.batch import changes_report, gradebook, report_html, similarity, similarity_report
+from grader.batch import changes_report, gradebook, report_html, similarity_report
 from grader.batch.cache import Planned, plan
 from grader.batch.changes import compare
 from grader.batch.discovery import (
@@ -34,6 +35,9 @@ from grader.batch.staging import StagedCopy, StagingArea, remove_tree
 from grader.engine.fingerprint import RESULTS_KEY, grader_fingerprint
 from grader.engine.paths import KIT_ROOT
 from grader.engine.statuses import GradeStatus
+
+if TYPE_CHECKING:
+    from grader.batch.similarity import Pair
 
 RESULTS_DIR = "resultats"
 SKELETON_DIR = KIT_ROOT / "skeleton"  # the code every student started from: never counted as shared
@@ -53,7 +57,7 @@ class BatchSummary:
     warnings: list[str] = field(default_factory=list)
     planned: list[Planned] = field(default_factory=list)  # every submission, and why it is graded
     simulation: bool = False  # nothing graded nor written: ``planned`` says what would be
-    look_alike: int = 0  # pairs of submissions above the similarity threshold
+    look_alike: int | None = None  # pairs of submissions above the threshold; None: not searched
     similarity_time: float = 0.0  # seconds spent comparing the submissions
 
     @property
@@ -203,7 +207,7 @@ def run_batch(
     jobs: int | None = None,
     force: bool = False,
     simulation: bool = False,
-    threshold: float = similarity.DEFAULT_THRESHOLD,
+    threshold: float = similarity_report.DEFAULT_THRESHOLD,
     skeleton: Path = SKELETON_DIR,
     timeout: float = DEFAULT_TIMEOUT,
     on_start: Callable[[int, int], None] | None = None,
@@ -297,7 +301,7 @@ def run_batch(
             wall_time=time.perf_counter() - start,
             warnings=warnings,
             planned=planned,
-            look_alike=len(pairs),
+            look_alike=None if pairs is None else len(pairs),
             similarity_time=compared,
         )
     finally:
@@ -308,8 +312,13 @@ def _source_text(content: bytes) -> str:
     return content.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
-def look_alike(submissions: Sequence[Submission], skeleton: Path, threshold: float) -> list[similarity.Pair]:
-    """The pairs of submissions whose parts look alike, compared part by part."""
+def look_alike(submissions: Sequence[Submission], skeleton: Path, threshold: float) -> list[Pair] | None:
+    """The pairs of submissions whose parts look alike, compared part by part; None when the
+    optional group « similarity » (copydetect, numpy) is not installed."""
+    try:
+        from grader.batch import similarity
+    except ImportError:
+        return None
     documents = {s.slug: {name: _source_text(f.content) for name, f in s.files.items()} for s in submissions}
     starter = {}
     for name in EXPECTED_FILES:

@@ -14,6 +14,7 @@ a mark.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import itertools
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_THRESHOLD = 0.6
+from grader.batch.similarity_report import DEFAULT_THRESHOLD
+
+# copydetect itself is imported when first needed (it loads matplotlib, a second); its absence
+# (optional Poetry group « similarity ») is told now, like numpy's.
+if importlib.util.find_spec("copydetect") is None:
+    raise ImportError("copydetect n'est pas installé : poetry install --with similarity")
+
 LANGUAGE = "python"  # told to pygments, rather than guessed from each file's name (slower)
 NOISE = 25  # copydetect's noise threshold: shared runs shorter than this (in tokens' characters) are ignored
 GUARANTEE = 25  # ... and runs at least this long are always found: every k-gram is kept (window 1)

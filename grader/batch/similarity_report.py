@@ -1,15 +1,23 @@
-"""similarites.csv and the report's « Rendus très proches » section (side-by-side views)."""
+"""similarites.csv and the report's « Rendus très proches » section (side-by-side views).
+
+The search itself (:mod:`grader.batch.similarity`) needs the optional Poetry group
+« similarity » (copydetect, numpy); without it, the section says how to install it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.batch.similarity import Pair
 from grader.batch.spreadsheet import text_cell, write_rows
 from grader.engine.french_numbers import fr_number
 
+if TYPE_CHECKING:
+    from grader.batch.similarity import Pair
+
+DEFAULT_THRESHOLD = 0.6  # of one file's own code found in the other
 FILE_NAME = "similarites.csv"
 TITLE = "Rendus très proches"
 MAX_ROWS = 150  # pairs listed in the report; all of them are in the CSV
@@ -24,6 +32,11 @@ METHOD = (
     "méthode de MOSS) : les noms de variables et de fonctions, les chaînes et les commentaires "
     "sont ignorés, l'ordre des fonctions aussi, et le code du squelette fourni ne compte jamais "
     "comme partagé."
+)
+
+UNAVAILABLE = (
+    "Recherche des rendus très proches non faite : la bibliothèque copydetect n'est pas installée. "
+    "Pour l'ajouter : poetry install --with similarity, puis relancez grade_all (rien n'est recorrigé)."
 )
 
 CSS = """
@@ -59,9 +72,15 @@ def header() -> list[str]:
 
 
 def write_similarities(
-    pairs: Sequence[Pair], names: Mapping[str, str], folders: Mapping[str, str], path: Path
+    pairs: Sequence[Pair] | None, names: Mapping[str, str], folders: Mapping[str, str], path: Path
 ) -> None:
-    """One line per pair above the threshold; ``names`` and ``folders`` by student key."""
+    """One line per pair above the threshold; ``names`` and ``folders`` by student key.
+
+    Without the search (None), no file: an old one would pass for this run's.
+    """
+    if pairs is None:
+        path.unlink(missing_ok=True)
+        return
     rows = [
         [
             pair.part,
@@ -90,8 +109,11 @@ def _view(number: int, pair: Pair, first: str, second: str) -> str:
     )
 
 
-def section(pairs: Sequence[Pair], names: Mapping[str, str], threshold: float) -> str:
-    """The HTML section: the warning, the pairs (most alike first), and their side-by-side views."""
+def section(pairs: Sequence[Pair] | None, names: Mapping[str, str], threshold: float) -> str:
+    """The HTML section: the warning, the pairs (most alike first), and their side-by-side views
+    (or, without the search, how to install it)."""
+    if pairs is None:
+        return f'<section id="rendus-proches"><h2>{TITLE}</h2><p>{escape(UNAVAILABLE)}</p></section>'
     intro = (
         f'<p class="notice">{escape(WARNING)}</p><p class="comment">{escape(METHOD)} Seuil : '
         f"{percent(threshold)} du code propre d'un des deux rendus retrouvé chez l'autre "
