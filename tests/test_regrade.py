@@ -19,6 +19,7 @@ from grader.batch import changes_report, cli
 from grader.batch.changes import Reason, compare
 from grader.batch.results import parse_results, zero_results
 from grader.batch.run import RESULTS_DIR, run_batch
+from grader.batch.runner import SubmissionGrade
 from grader.engine.criteria import CRITERIA
 from grader.engine.fingerprint import RESULTS_KEY, compute_fingerprint
 from grader.engine.paths import KIT_ROOT
@@ -165,4 +166,37 @@ def test_a_change_names_the_criteria_that_moved_and_nothing_when_nothing_moved()
     assert change is not None and (change.before, change.after) == (0.0, 2.0), f"Attendu 0 → 2 ; vu {change}"
     assert [c.id for c in change.criteria] == [document["tests"][0]["number"]], (
         f"Attendu le seul critère modifié ; vu {change.criteria}"
+    )
+
+
+def test_each_stale_result_gets_its_reason_and_the_fresh_ones_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake(folder: Path, results_path: Path, *, timeout: float, **_: object) -> SubmissionGrade:
+        report = parse_results(zero_results("à revoir", GradeStatus.GRADED))
+        return SubmissionGrade(report, report.statut, 0.1, 0, None, "")
+
+    monkeypatch.setattr("grader.batch.run.grade_submission", fake)
+    class_dir, out_dir = tmp_path / "promo", tmp_path / "notes"
+    _class(class_dir)
+
+    def reasons(force: bool = False) -> dict[str, Reason | None]:
+        planned = run_batch(class_dir, out_dir, simulation=True, force=force).planned
+        return {entry.submission.student: entry.reason for entry in planned}
+
+    assert set(reasons().values()) == {Reason.NEW}, f"Jamais corrigés : « nouveau rendu » ; vu {reasons()}"
+    run_batch(class_dir, out_dir, jobs=2)
+    assert set(reasons().values()) == {None}, f"Rien de changé : aucune raison attendue ; vu {reasons()}"
+    changed = class_dir / f"Bravo Bob_2{MOODLE}" / "sync_downloader.py"
+    changed.write_text(changed.read_text("utf-8") + "\n# modifié\n", encoding="utf-8")
+    old = out_dir / RESULTS_DIR / "charlie-chloe.json"
+    document = json.loads(old.read_text("utf-8"))
+    # A result written before the fingerprint existed: its resume key mixed in the kit's hash.
+    del document["extra_data"][RESULTS_KEY]
+    document["extra_data"]["cle_reprise"] = "0123456789abcdef0123456789abcdef"
+    old.write_text(json.dumps(document), encoding="utf-8")
+    expected = {"Alpha Anne": None, "Bravo Bob": Reason.SUBMISSION, "Charlie Chloé": Reason.GRADER}
+    assert reasons() == expected, f"Attendu {expected} ; vu {reasons()}"
+    assert reasons(force=True) == {**expected, "Alpha Anne": Reason.FORCED}, (
+        f"--force : Alpha Anne « recorrection demandée », les autres inchangés ; vu {reasons(force=True)}"
     )

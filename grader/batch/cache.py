@@ -47,6 +47,8 @@ def _reason(previous: StudentOutcome | None, key: str, fingerprint: str, force: 
         return Reason.NEW
     if not previous.key:  # stopped at the deadline, or a failure of ours: never a final mark
         return Reason.UNFINISHED
+    if not previous.fingerprint:  # written before results carried one: its key was computed otherwise
+        return Reason.GRADER
     if previous.key != key:
         return Reason.SUBMISSION
     if previous.fingerprint != fingerprint:
