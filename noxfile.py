@@ -63,6 +63,7 @@ def find_interpreter(version: str) -> str | None:
 # Options followed by a value: that value is never the folder (« -k sync » is not folder sync/).
 OPTIONS_WITH_A_VALUE = frozenset(
     {"-k", "-m", "-p", "--results", "--checks", "--enregistrer", "--rejouer", "--indices", "--historique"}
+    | {"--partie", "--critere"}
 )
 
 
@@ -92,7 +93,7 @@ def _python(session: nox.Session, *args: str, env: dict[str, str] | None = None)
 
 @nox.session
 def grade(session: nox.Session) -> None:
-    """Corrige skeleton/ (défaut), solution/ ou un dossier : nox -s grade -- DOSSIER [-v] [--indices tous]."""
+    """Corrige skeleton/ (défaut), solution/ ou un dossier : nox -s grade -- DOSSIER [--partie P] [-v]."""
     target, pytest_args = _split_target(session.posargs, DEFAULT_TARGET)
     # Plugins are loaded explicitly: the grader needs none of the installed ones (faster start).
     # Only here is the local history read and written (batch grading and platforms never pass it).
@@ -104,6 +105,13 @@ def grade(session: nox.Session) -> None:
 def progres(session: nox.Session) -> None:
     """Vos notes au fil des corrections : ce qui a été gagné et perdu d'une correction à l'autre."""
     _python(session, "-m", "grader.tools.progres", *session.posargs)
+
+
+@nox.session
+def watch(session: nox.Session) -> None:
+    """Correction en continu : chaque enregistrement recorrige sa partie (Ctrl-C pour quitter)."""
+    # Ctrl-C reaches nox and the watcher alike: nox waits while the watcher ends its grade cleanly.
+    session.run(PYTHON, "-m", "grader.tools.watch", *session.posargs, external=True, interrupt_timeout=20.0)
 
 
 @nox.session
@@ -148,7 +156,7 @@ def flake(session: nox.Session) -> None:
 
 @nox.session
 def speed(session: nox.Session) -> None:
-    """Mesure la durée de « nox -s grade » (médiane de plusieurs lancements)."""
+    """Durée de « nox -s grade » et délai enregistrement → verdict de « nox -s watch » (médianes)."""
     _python(session, "-m", "tests.speed", *session.posargs)
 
 

@@ -25,6 +25,8 @@ from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
 from grader.engine.paths import PART_FILES, resolve_target, shown_path
+from grader.engine.selection import Selection, UnknownSelection
+from grader.engine.selection import parse as parse_selection
 from grader.engine.text import for_console as text_for_console
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ OUTCOMES = pytest.StashKey[list[CheckOutcome]]()
 GRADE = pytest.StashKey["Future[runs.GradeRun]"]()
 SETTINGS = pytest.StashKey[dict[str, Any]]()
 NOTES = pytest.StashKey[list[str]]()
+# The criteria as scored at the end: what watch mode shows (grader/tools/watch_runner.py).
+RESULTS = pytest.StashKey[list[report.CriterionResult]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +49,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--results", default="results.json", help="fichier JSON des résultats (défaut : results.json)"
     )
     group.addoption("--checks", default=None, help="fichier JSON du résultat de chaque vérification")
+    group.addoption(
+        "--partie",
+        action="append",
+        default=[],
+        metavar="PARTIE",
+        help="ne corrige que cette partie : sync (ou 1) ou async (ou 2) ; la note ne porte que sur elle",
+    )
+    group.addoption(
+        "--critere",
+        action="append",
+        default=[],
+        metavar="CRITERE",
+        help="ne corrige que ce critère (ex. sync.errors), répétable ou séparés par des virgules",
+    )
     group.addoption(
         "--enregistrer",
         default=None,
@@ -96,14 +114,20 @@ def missing_folder_message(asked: str, target: Path) -> str:
     )
 
 
-def _start_grading(target: Path) -> Future[runs.GradeRun]:
+def start_grading(target: Path, selection: Selection | None) -> Future[runs.GradeRun]:
+    """Starts the grade of ``target`` in a thread; the future gives its observations."""
     future: Future[runs.GradeRun] = Future()
+    only = None
+    if selection is not None:
+        from grader.checks.marks import scenarios_by_criterion
+
+        only = selection.scenarios(scenarios_by_criterion())
 
     def work() -> None:
         try:
             from grader.engine import supervisor  # in this thread: the workers start meanwhile
 
-            future.set_result(supervisor.grade(target))
+            future.set_result(supervisor.grade(target, only))
         except BaseException as error:  # reported as a grade that could not finish
             future.set_exception(error)
 
@@ -159,6 +183,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     checks, record, replay = (config.getoption(name) for name in ("--checks", "--enregistrer", "--rejouer"))
     start = time.perf_counter()
+    try:
+        selection = parse_selection(config.getoption("--partie"), config.getoption("--critere"))
+    except UnknownSelection as error:
+        raise pytest.UsageError(_for_stderr(str(error))) from error
     if replay:
         recorded = _replayed(Path(replay))
         target, answer = recorded.grade_run.target, recorded.answer
@@ -168,7 +196,8 @@ def pytest_configure(config: pytest.Config) -> None:
         target, answer = resolve_target(config.getoption("--target")), None
         if not target.is_dir():
             raise pytest.UsageError(missing_folder_message(str(config.getoption("--target")), target))
-        config.stash[GRADE] = _start_grading(target)
+        if GRADE not in config.stash:  # else started before pytest, for the same folder (watch mode)
+            config.stash[GRADE] = start_grading(target, selection)
     config.stash[SETTINGS] = {
         "target": target,
         "answer": answer,  # recorded with the observations; else read in the target at the end
@@ -180,6 +209,7 @@ def pytest_configure(config: pytest.Config) -> None:
         else None,
         "all_hints": config.getoption("--indices") == hints.ALL_LEVELS,
         "start": start,
+        "selection": selection,
         "reported": False,
     }
     config.stash[OUTCOMES] = []
@@ -191,11 +221,28 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(reporter)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _for_stderr(message: str) -> str:
+    """A French usage message as the error stream can print it (cp1252, ascii…)."""
+    stream = sys.__stderr__ or sys.stderr
+    return text_for_console(message, getattr(stream, "encoding", None))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         marker = item.get_closest_marker("criterion")
         if marker is None or marker.args[0] not in BY_ID:
             raise pytest.UsageError(f"{item.nodeid} : marqueur criterion absent ou inconnu")
+    selection: Selection | None = config.stash[SETTINGS]["selection"]
+    if selection is not None:  # « --partie », « --critere »: the other checks do not run
+        kept = [item for item in items if selection.covers(_criterion_of(item))]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
+def _criterion_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("criterion")
+    assert marker is not None
+    return str(marker.args[0])
 
 
 def _outcome(error: BaseException) -> tuple[Kind, str, str, str]:
@@ -290,17 +337,31 @@ def _finish(config: pytest.Config, exitstatus: int) -> None:
         reason = f"{type(failure).__name__} : {failure}" if failure else "aucune vérification n'a tourné"
         outcomes = report.unfinished(f"la correction n'a pas pu aboutir ({reason})")
     results = report.score_criteria(outcomes)
+    selection: Selection | None = settings["selection"]
+    if selection is not None:
+        results = [result for result in results if selection.covers(result.criterion.id)]
+    config.stash[RESULTS] = results
     seconds = time.perf_counter() - settings["start"]
     target = settings["target"]
     answer = settings["answer"] or reflection.read_answer(target)
     graded = failure is None and bool(config.stash[OUTCOMES])
+    # A partial grade is not a mark of the TP: the local history (marks, hint levels) skips it.
+    history = settings["history"] if selection is None else None
     hinted = grade_hints.for_grade(
-        results, grade_run, shown_path(target), settings["history"], settings["all_hints"], graded
+        results, grade_run, shown_path(target), history, settings["all_hints"], graded
     )
     text = report.render_console(
-        results, f"{shown_path(target)}{os.sep}", grade_run, answer, hinted.deeper, hinted.levels_line
+        results,
+        f"{shown_path(target)}{os.sep}",
+        grade_run,
+        answer,
+        hinted.deeper,
+        hinted.levels_line,
+        selection,
     )
     extra = report.extra_data(results, grade_run, answer)
+    if selection is not None:
+        extra["selection"] = selection.as_json()
     try:
         report.write_results(results, settings["results"], text, seconds, extra, syntax.problems(grade_run))
         where = f"Résultats détaillés : {settings['results']}"

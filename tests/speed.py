@@ -6,7 +6,8 @@ one (the solution's part 1 with the skeleton's part 2, as a student midway throu
 and the worst case: both main() loop forever (each part stopped plans.PART_BUDGET s after its start).
 Next to them, the floor that no grader can beat: the interpreter alone, pytest collecting an
 empty folder, and nox running pytest on an empty folder. Each grade is also given as a
-multiple of that last floor.
+multiple of that last floor. Last, watch mode (``nox -s watch``) on the solution: the time
+from saving part 1 to its new verdict on screen, the figure a student feels while working.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from pathlib import Path
 from grader.engine.french_numbers import fr_number, fr_seconds
 from grader.engine.paths import KIT_ROOT
 from tests.pristine import pristine_skeleton
+from tests.watch_driver import GRADES_DONE, WatchProcess, edit, watch_command, watch_environment
 
 QUIET_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # as the grade session runs it
+WATCH_WAIT = 120.0  # generous: a verdict that never comes stops the measure
+EDIT_PAUSE = 5.0  # between two saves: the time a student takes to change a line, at least
 FLOOR_NOXFILE = textwrap.dedent(
     """
     import sys
@@ -134,7 +138,34 @@ def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
     return floors, grades
 
 
-def report(floors: list[Timing], grades: list[Timing], runs: int) -> list[str]:
+def measure_watch(runs: int, scratch: Path) -> Timing:
+    """Watch mode on a finished submission: from the save of part 1 to its new verdict on screen."""
+    folder = scratch / "continu"
+    shutil.copytree(KIT_ROOT / "solution", folder)
+    watched = folder / "sync_downloader.py"
+    original = watched.read_text(encoding="utf-8")
+    watcher = WatchProcess(watch_command(folder, through_nox=False), KIT_ROOT, watch_environment())
+    durations = []
+    try:
+        if not watcher.wait_for(GRADES_DONE.format(count=1), WATCH_WAIT):
+            raise SystemExit(f"Mode continu : première correction jamais affichée :\n{watcher.text()[-600:]}")
+        time.sleep(EDIT_PAUSE)  # the next runner prepares once a grade ends, while the student edits
+        for run in range(1, runs + 1):
+            seen = len(watcher.text())
+            start = time.perf_counter()
+            edit(watched, f"{original}\n# modification {run}\n")
+            if not watcher.wait_for(GRADES_DONE.format(count=run + 1), WATCH_WAIT, after=seen):
+                raise SystemExit(f"Mode continu : verdict jamais affiché :\n{watcher.text()[-600:]}")
+            durations.append(time.perf_counter() - start)
+            time.sleep(EDIT_PAUSE)
+    finally:
+        watcher.interrupt()
+        if watcher.finish(60) is None:
+            watcher.kill()
+    return Timing("mode continu : enregistrement → verdict (partie finie)", durations)
+
+
+def report(floors: list[Timing], grades: list[Timing], runs: int, watch: Timing | None = None) -> list[str]:
     floor = floors[-1].median
     width = max(len(timing.label) for timing in floors + grades)
     lines = [f"Plancher de démarrage (médiane de {runs} lancement(s)) :"]
@@ -145,19 +176,31 @@ def report(floors: list[Timing], grades: list[Timing], runs: int) -> list[str]:
         ratio = f"×{fr_number(timing.median / floor, 1)}"
         median = fr_seconds(timing.median)
         lines.append(f"  {timing.label:<{width}} : {median}  ({ratio} le plancher nox + pytest ; {shown})")
+    if watch is not None:
+        solution = grades[0].median
+        shown = ", ".join(fr_number(d) for d in watch.durations)
+        lines += [
+            "",
+            f"poetry run -- nox -s watch -- DOSSIER (médiane de {len(watch.durations)} enregistrement(s)) :",
+            f"  {watch.label} : {fr_seconds(watch.median)}  (objectif : 1 s au plus ; "
+            f"×{fr_number(watch.median / floor, 1)} le plancher nox + pytest, "
+            f"×{fr_number(watch.median / solution, 2)} la correction complète de solution/ ; {shown})",
+        ]
     return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="nox -s speed",
-        description="Durée de « nox -s grade » (médiane), à côté du plancher de démarrage.",
+        description="Durée de « nox -s grade » (médiane), à côté du plancher de démarrage, et délai "
+        "entre un enregistrement et son verdict en mode continu (nox -s watch).",
     )
     parser.add_argument("--runs", type=int, default=7, help="lancements par mesure (défaut : 7)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tp-vitesse-") as scratch:
         floors, grades = measure(args.runs, Path(scratch))
-    print("\n".join(report(floors, grades, args.runs)))
+        watch = measure_watch(args.runs, Path(scratch))
+    print("\n".join(report(floors, grades, args.runs, watch)))
     return 0
 
 

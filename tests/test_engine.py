@@ -272,9 +272,12 @@ def test_an_interrupted_grade_gives_no_mark_and_keeps_the_previous_results(tmp_p
     results = tmp_path / "results.json"
     results.write_text("précédent", encoding="utf-8")
     command = [sys.executable, "-m", "pytest", "grader", "--target=solution", f"--results={results}"]
+    # As « nox -s grade » runs it: no plugin autoloaded (anyio's, brought by watchfiles, slows the start).
+    quiet = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     process = subprocess.Popen(
         command,
         cwd=KIT_ROOT,
+        env=quiet,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -110,6 +110,8 @@ def test_uv_probe_line_is_filtered(noxfile: ModuleType) -> None:
         (["-k", "sync"], "skeleton", ["-k", "sync"]),
         (["solution", "-v"], "solution", ["-v"]),
         (["--results", "notes.json", "rendus/dupont"], "rendus/dupont", ["--results", "notes.json"]),
+        (["--partie", "sync"], "skeleton", ["--partie", "sync"]),
+        (["--critere", "sync.errors", "solution"], "solution", ["--critere", "sync.errors"]),
     ],
 )
 def test_an_option_value_is_never_taken_for_the_folder(

@@ -24,6 +24,7 @@ import pytest
 
 from grader.engine.paths import KIT_ROOT
 from tests.pristine import pristine_skeleton
+from tests.watch_driver import GRADES_DONE, WatchProcess
 
 RUN_DIR = KIT_ROOT / ".run"
 PROJECT_DIR = "$PROJECT_DIR$"
@@ -79,13 +80,14 @@ CONFIGURATIONS = {config.name: config for config in map(load, sorted(RUN_DIR.glo
 EXPECTED = {
     "Correction (skeleton)": ("nox", ["-s", "grade", "--", "skeleton"]),
     "Correction (solution)": ("nox", ["-s", "grade", "--", "solution"]),
+    "Correction en continu": ("nox", ["-s", "watch", "--", "skeleton"]),
     "Démonstration": ("nox", ["-s", "demo", "--", "skeleton"]),
     "Partie 1 : sync_downloader": (f"{PROJECT_DIR}/skeleton/sync_downloader.py", []),
     "Partie 2 : async_downloader": (f"{PROJECT_DIR}/skeleton/async_downloader.py", []),
 }
 
 
-def test_the_five_configurations_are_shipped() -> None:
+def test_the_six_configurations_are_shipped() -> None:
     assert sorted(CONFIGURATIONS) == sorted(EXPECTED), (
         f"attendu les configurations {sorted(EXPECTED)} dans .run/ ; vu {sorted(CONFIGURATIONS)}"
     )
@@ -150,15 +152,21 @@ def _offline_prefix() -> tuple[list[str], str | None]:
     return [unshare, "-n", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "sh"], None
 
 
-def run_like_pycharm(
-    config: RunConfiguration, project: Path, prefix: list[str]
-) -> subprocess.CompletedProcess[str]:
+def pycharm_command(config: RunConfiguration, project: Path) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment PyCharm would use for ``config`` in ``project``."""
     target = config.target.replace(PROJECT_DIR, str(project))
     command = [sys.executable, *(["-m", target] if config.module_mode else [target]), *config.parameters]
     env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
     env.update(config.envs)
     env["PYTHONPATH"] = str(project)  # ADD_CONTENT_ROOTS: PyCharm puts the project root on the path
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return command, env
+
+
+def run_like_pycharm(
+    config: RunConfiguration, project: Path, prefix: list[str]
+) -> subprocess.CompletedProcess[str]:
+    command, env = pycharm_command(config, project)
     return subprocess.run(
         [*prefix, *command],
         cwd=config.options["WORKING_DIRECTORY"].replace(PROJECT_DIR, str(project)),
@@ -218,4 +226,23 @@ def test_part_configuration_stops_on_the_first_todo(name: str, todo: str, projec
     assert done.returncode == 1 and expected in done.stderr, (
         f"« {name} » lancé {offline} : attendu un arrêt sur « {expected} » (code 1) ; "
         f"vu le code {done.returncode}, fin de la sortie :\n{_tail(done)}"
+    )
+
+
+def test_watch_configuration_shows_the_skeleton_verdict_and_quits_on_ctrl_c(project_copy: Path) -> None:
+    command, env = pycharm_command(CONFIGURATIONS["Correction en continu"], project_copy)
+    watcher = WatchProcess(command, project_copy, env)
+    try:
+        shown = watcher.wait_for(GRADES_DONE.format(count=1), RUN_TIMEOUT)
+    finally:
+        watcher.interrupt()
+        code = watcher.finish(RUN_TIMEOUT)
+        if code is None:
+            watcher.kill()
+    output = watcher.text()
+    expected = ["Note : 0/20", "pas encore fait", "Correction en continu arrêtée. Dernière note : 0/20"]
+    missing = [text for text in expected if text not in output]
+    assert shown and code == 0 and not missing and "Traceback" not in output, (
+        f"« Correction en continu » : attendu un premier verdict puis, après Ctrl-C, {expected} ; "
+        f"vu le code {code}, absents {missing}, fin de la sortie :\n{output[-1500:]}"
     )

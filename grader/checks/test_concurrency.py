@@ -16,7 +16,7 @@ BLOCKED_BEATS = 3  # loop turns that each computed 50 ms or more: one can be a G
 LONG_BLOCK = 0.75 * SERVER_LATENCY  # CPU seconds in a single turn: never a legitimate step
 
 
-@async_only("concurrency", weight=2)
+@async_only("concurrency", weight=2, reads=(Scenario.SERVER,))
 @observed_outside
 def test_downloads_overlap_on_a_real_server(view: PartView) -> None:
     """Plusieurs téléchargements sont en cours en même temps"""
@@ -36,7 +36,7 @@ def test_downloads_overlap_on_a_real_server(view: PartView) -> None:
     )
 
 
-@async_only("concurrency")
+@async_only("concurrency", reads=(Scenario.SERVER, *MAIN_RUNS))
 def test_event_loop_is_never_blocked(view: PartView) -> None:
     """Rien ne bloque la boucle d'événements pendant les téléchargements"""
     server = view.scenario(Scenario.SERVER)
@@ -94,7 +94,7 @@ def _called_names(tree: ast.AST) -> set[str]:
 _EQUIVALENTS = ("TaskGroup", "as_completed", "create_task", "ensure_future", "wait")
 
 
-@async_only("concurrency", weight=0.5)
+@async_only("concurrency", weight=0.5, reads=(Scenario.MAIN,))
 def test_tasks_are_launched_together_with_gather(view: PartView, notes: list[str]) -> None:
     """Les tâches sont lancées ensemble avec asyncio.gather()"""
     _main_written(view)
@@ -127,7 +127,7 @@ def _runs_main(call: ast.Call) -> bool:
     )
 
 
-@async_only("concurrency", weight=0.5)
+@async_only("concurrency", weight=0.5, reads=(Scenario.MAIN,))
 def test_entry_point_starts_main_with_asyncio_run(view: PartView) -> None:
     """Le point d'entrée lance main() avec asyncio.run()"""
     _main_written(view)
@@ -142,7 +142,7 @@ def test_entry_point_starts_main_with_asyncio_run(view: PartView) -> None:
     )
 
 
-@async_only("concurrency")
+@async_only("concurrency", reads=(Scenario.SCRIPT,))
 @observed_outside
 def test_script_requests_overlap_on_the_server(view: PartView) -> None:
     """Lancé comme script, le programme a plusieurs requêtes en cours à la fois"""

@@ -11,7 +11,7 @@ from grader.engine.outcomes import Broken, expect
 from grader.engine.plans import Scenario
 
 
-@for_both_parts("download", weight=2)
+@for_both_parts("download", weight=2, reads=(Scenario.MAIN,))
 def test_main_saves_every_image_in_its_own_file(view: PartView) -> None:
     """main() enregistre chaque image dans son propre fichier du dossier de sortie"""
     scenario = view.scenario(Scenario.MAIN)
@@ -19,7 +19,7 @@ def test_main_saves_every_image_in_its_own_file(view: PartView) -> None:
     scenario.require_completed()
 
 
-@for_both_parts("download")
+@for_both_parts("download", reads=(Scenario.DOWNLOAD_ONE,))
 def test_download_and_save_writes_one_image_and_returns_its_path(view: PartView) -> None:
     """download_and_save() écrit une image et renvoie le chemin du fichier"""
     scenario = view.scenario(Scenario.DOWNLOAD_ONE)
@@ -40,7 +40,7 @@ def test_download_and_save_writes_one_image_and_returns_its_path(view: PartView)
     )
 
 
-@for_both_parts("download")
+@for_both_parts("download", reads=(Scenario.SCRIPT,))
 @observed_outside
 def test_script_saves_the_images_of_a_real_server(view: PartView) -> None:
     """Lancé comme script, le programme enregistre les images d'un vrai serveur local"""

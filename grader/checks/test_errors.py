@@ -14,7 +14,7 @@ from grader.engine.outcomes import NotDone, expect
 from grader.engine.plans import SERVER_FAULTS, Scenario
 
 
-@for_both_parts("errors")
+@for_both_parts("errors", reads=(Scenario.ERROR_CONNECTION, Scenario.ERROR_TIMEOUT))
 def test_connection_error_is_logged_and_the_others_still_download(view: PartView, notes: list[str]) -> None:
     """Une erreur réseau est loguée et n'empêche pas les autres téléchargements"""
     scenario = view.scenario(Scenario.ERROR_CONNECTION)
@@ -30,7 +30,7 @@ def test_connection_error_is_logged_and_the_others_still_download(view: PartView
             )
 
 
-@for_both_parts("errors", weight=1.5)
+@for_both_parts("errors", weight=1.5, reads=(Scenario.ERROR_404, Scenario.ERROR_500))
 def test_http_error_status_is_logged_and_never_saved_as_an_image(view: PartView) -> None:
     """Un statut HTTP 404 ou 500 est une erreur : loguée, et rien n'est enregistré"""
     for name, status in ((Scenario.ERROR_404, 404), (Scenario.ERROR_500, 500)):
@@ -40,7 +40,7 @@ def test_http_error_status_is_logged_and_never_saved_as_an_image(view: PartView)
         expect_error_logged(scenario, failures=1)
 
 
-@for_both_parts("errors")
+@for_both_parts("errors", reads=(Scenario.ERROR_DISK,))
 def test_disk_write_error_is_logged_and_the_others_still_download(view: PartView) -> None:
     """Une erreur d'écriture sur le disque est loguée et n'arrête pas les autres"""
     scenario = view.scenario(Scenario.ERROR_DISK)
@@ -58,7 +58,7 @@ def test_disk_write_error_is_logged_and_the_others_still_download(view: PartView
     expect_error_logged(scenario, failures=1)
 
 
-@for_both_parts("errors", weight=0.5)
+@for_both_parts("errors", weight=0.5, reads=(Scenario.DOWNLOAD_ONE, Scenario.DOWNLOAD_404))
 def test_download_and_save_returns_none_on_failure(view: PartView) -> None:
     """download_and_save() renvoie None quand le téléchargement échoue"""
     working = view.scenario(Scenario.DOWNLOAD_ONE)
@@ -82,7 +82,7 @@ def test_download_and_save_returns_none_on_failure(view: PartView) -> None:
     )
 
 
-@for_both_parts("errors")
+@for_both_parts("errors", reads=(Scenario.SERVER_ERRORS,))
 @observed_outside
 def test_failures_on_a_real_server_cost_only_their_own_image(view: PartView) -> None:
     """Sur un vrai serveur local, une URL en échec (404, 500, connexion coupée) ne coûte que son image"""

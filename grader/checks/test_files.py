@@ -9,7 +9,7 @@ from grader.engine.outcomes import expect
 from grader.engine.plans import MAIN_RUNS, Scenario
 
 
-@async_only("files")
+@async_only("files", reads=(Scenario.MAIN,))
 def test_files_are_written_with_aiofiles(view: PartView) -> None:
     """Les fichiers sont écrits avec aiofiles.open()"""
     scenario = view.scenario(Scenario.MAIN)
@@ -24,7 +24,7 @@ def test_files_are_written_with_aiofiles(view: PartView) -> None:
     )
 
 
-@async_only("files")
+@async_only("files", reads=(*MAIN_RUNS,))
 def test_no_file_is_written_on_the_event_loop(view: PartView) -> None:
     """Aucune écriture de fichier ne bloque la boucle d'événements"""
     scenarios = [view.scenario(name) for name in MAIN_RUNS]

@@ -16,7 +16,7 @@ LEVEL_HINT = (
 )
 
 
-@for_both_parts("logging")
+@for_both_parts("logging", reads=(Scenario.LOG_FORMAT,))
 def test_setup_logging_shows_time_level_and_message(view: PartView) -> None:
     """setup_logging() affiche l'heure, le niveau et le message"""
     scenario = view.scenario(Scenario.LOG_FORMAT)
@@ -83,7 +83,7 @@ def _lines_about(lines: list[str], names: list[str]) -> list[int]:
     return [i for i, line in enumerate(lines) if any(name and name in line for name in names)]
 
 
-@for_both_parts("logging")
+@for_both_parts("logging", reads=(Scenario.LOG_MESSAGES,))
 def test_console_log_tells_start_each_url_each_success_and_end(view: PartView, notes: list[str]) -> None:
     """Le log affiche le début, chaque URL, chaque succès et la fin"""
     scenario = view.scenario(Scenario.LOG_MESSAGES)
@@ -122,7 +122,7 @@ def test_console_log_tells_start_each_url_each_success_and_end(view: PartView, n
     )
 
 
-@for_both_parts("logging", weight=0.5)
+@for_both_parts("logging", weight=0.5, reads=(Scenario.LOG_ERROR_CONNECTION, Scenario.LOG_ERROR_404))
 def test_console_log_shows_each_error(view: PartView, notes: list[str]) -> None:
     """Le log affiche chaque erreur"""
     for name, situation in (
@@ -149,7 +149,7 @@ def test_console_log_shows_each_error(view: PartView, notes: list[str]) -> None:
     )
 
 
-@for_both_parts("logging", weight=0.5)
+@for_both_parts("logging", weight=0.5, reads=(Scenario.SCRIPT, Scenario.MAIN))
 def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
     """Lancé comme script, le programme affiche dans la console chaque URL téléchargée"""
     scenario = view.scenario(Scenario.SCRIPT)

@@ -12,7 +12,7 @@ SESSION_CLASS = {"sync": "requests.Session", "async": "aiohttp.ClientSession"}
 NO_REQUEST = "main() n'a envoyé aucune requête au serveur local : rien à vérifier ici."
 
 
-@for_both_parts("session", weight=2)
+@for_both_parts("session", weight=2, reads=(Scenario.MAIN,))
 def test_main_opens_a_single_session_for_all_requests(view: PartView) -> None:
     """main() ouvre une seule session et envoie toutes les requêtes par elle"""
     scenario = view.scenario(Scenario.MAIN)
@@ -35,7 +35,7 @@ def test_main_opens_a_single_session_for_all_requests(view: PartView) -> None:
         )
 
 
-@for_both_parts("session")
+@for_both_parts("session", reads=(Scenario.DOWNLOAD_ONE,))
 def test_download_and_save_uses_the_session_it_is_given(view: PartView) -> None:
     """download_and_save() utilise la session reçue en paramètre"""
     scenario = view.scenario(Scenario.DOWNLOAD_ONE)
@@ -51,7 +51,7 @@ def test_download_and_save_uses_the_session_it_is_given(view: PartView) -> None:
     )
 
 
-@only_in("sync", "session")
+@only_in("sync", "session", reads=(Scenario.SERVER,))
 @observed_outside
 def test_main_reuses_its_connections_on_a_real_server(view: PartView) -> None:
     """Sur un vrai serveur local, main() réutilise ses connexions (une seule session)

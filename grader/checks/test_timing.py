@@ -29,7 +29,7 @@ def _number(scenario: ScenarioView) -> float | None:
     return float(value["number"]) if value.get("type") == "number" else None
 
 
-@for_both_parts("timing")
+@for_both_parts("timing", reads=(Scenario.TIMING_SHORT, Scenario.TIMING_LONG))
 def test_main_returns_the_total_duration_in_seconds(view: PartView) -> None:
     """main() renvoie la durée totale, en secondes"""
     runs = [view.scenario(Scenario.TIMING_SHORT), view.scenario(Scenario.TIMING_LONG)]
@@ -62,7 +62,7 @@ def _fits(value: float, rounding: float, floor: float, ceiling: float) -> bool:
     return floor * 0.9 - rounding <= value <= ceiling + rounding + 0.02
 
 
-@for_both_parts("timing")
+@for_both_parts("timing", reads=(Scenario.TIMING_SHORT, Scenario.TIMING_LONG))
 def test_total_duration_is_displayed_at_the_end(view: PartView) -> None:
     """La durée totale mesurée est affichée à la fin"""
     runs = [view.scenario(Scenario.TIMING_SHORT), view.scenario(Scenario.TIMING_LONG)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -113,6 +114,10 @@ class PartPlan:
     specs: tuple[ScenarioSpec, ...]
     images: dict[str, list[Image]]
 
+    @property
+    def names(self) -> set[str]:
+        return {str(spec.name) for spec in self.specs}
+
     def spec(self, name: str) -> ScenarioSpec:
         return next(spec for spec in self.specs if spec.name == name)
 
@@ -178,3 +183,9 @@ def build(part: str) -> PartPlan:
     for name in (Scenario.SERVER, Scenario.SERVER_ERRORS):
         add(ScenarioSpec(name, ScenarioKind.MAIN, SERVER_BUDGET, server=True, auto_create=True), [])
     return PartPlan(part, tuple(specs), images)
+
+
+def restricted(plan: PartPlan, names: Collection[str]) -> PartPlan:
+    """``plan`` with only the scenarios named (grading one part or some criteria)."""
+    kept = tuple(spec for spec in plan.specs if spec.name in names)
+    return PartPlan(plan.part, kept, {name: plan.images[name] for name in plan.images if name in names})

@@ -11,12 +11,13 @@ import contextlib
 import os
 import signal
 import subprocess
+from typing import Any
 
 NEW_SESSION = hasattr(os, "killpg")  # POSIX: a new session, so a process group of its own
 NEW_GROUP_FLAGS: int = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)  # Windows only, else 0
 
 
-def kill_tree(process: subprocess.Popen[bytes]) -> None:
+def kill_tree(process: subprocess.Popen[Any]) -> None:
     """Kills ``process`` and every process it started; does not wait for it.
 
     Even after a normal exit: what the process left behind still runs in its group.

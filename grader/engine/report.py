@@ -19,6 +19,7 @@ from grader.engine.worker.protocol import LoadEnding, ScenarioEnding
 
 if TYPE_CHECKING:
     from grader.engine.runs import GradeRun
+    from grader.engine.selection import Selection
 
 # Caps, in characters, of what the report repeats from a check (its text quotes the student's).
 MAX_FEEDBACK_CHARS = 2_000  # one check's message: what was seen, and the hint
@@ -115,16 +116,21 @@ def render_console(
     answer: reflection.Reflection | None = None,
     hints: Mapping[str, Sequence[str]] | None = None,
     hints_line: str = "",
+    selection: Selection | None = None,
 ) -> str:
     """The console report. ``hints``: the deeper hints (levels 2 and 3) shown under each lost
-    criterion; ``hints_line``: how the hints deepen, said once under « Points perdus »."""
+    criterion; ``hints_line``: how the hints deepen, said once under « Points perdus »; with a
+    ``selection`` (« --partie », « --critere »), only its criteria and a partial mark."""
     lines = [f"Correction de : {text.one_line(target)}", ""]
     broken_parts = syntax.problems(grade_run)
     for broken_part in broken_parts.values():
         lines += [broken_part.block, ""]
     for part, part_title in PART_TITLES.items():
+        in_part = [r for r in results if r.criterion.part == part]
+        if not in_part and selection is not None:
+            continue
         lines.append(part_title)
-        for result in (r for r in results if r.criterion.part == part):
+        for result in in_part:
             mark = "✓" if result.passed else "✗"
             points = f"{fr_number(result.score, trim=True)}/{fr_number(result.criterion.points, trim=True)}"
             lines.append(
@@ -135,6 +141,9 @@ def render_console(
     total = total_score(results)
     mark_line = f"Note : {fr_number(total, trim=True)}/{fr_number(TOTAL_POINTS, trim=True)}"
     before, lines = lines, []
+    if selection is not None:
+        mark_line = selection.mark_line(total)
+        lines.append(selection.warning())
     lost = [r for r in results if not r.passed and not r.not_done]
     todo = [r.criterion.id for r in results if r.not_done]
     if todo:

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import IO
@@ -137,6 +137,8 @@ class Isolation:
     scratch: Path
     protections: Protections
     claim: uids.ClaimedUid | None = None
+    # Workers started ahead of time (warm_up), by (folder, listeners): the grade's first ones.
+    waiting: dict[tuple[Path, int], Worker] = field(default_factory=dict)
 
     @property
     def uid(self) -> int | None:
@@ -154,6 +156,9 @@ class Isolation:
 
     def close(self) -> None:
         """Kills whatever still runs under the grade's uid, removes the scratch, frees the uid."""
+        for worker in self.waiting.values():  # started ahead, and not needed
+            worker.kill()
+        self.waiting.clear()
         if self.uid is not None:
             kill_every_process_of(self.uid)
         remove_tree(self.scratch)
@@ -163,6 +168,15 @@ class Isolation:
 
 @contextlib.contextmanager
 def isolation(prefix: str) -> Iterator[Isolation]:
+    """A new grade's isolation, closed at the end; the one prepared by :func:`warm_up` if any."""
+    grade = _take_warm(prefix) or _new_isolation(prefix)
+    try:
+        yield grade
+    finally:
+        grade.close()
+
+
+def _new_isolation(prefix: str) -> Isolation:
     claim = uids.claim() if _is_root() and hasattr(os, "setuid") else None
     protections = protections_for(claim.uid if claim else None)
     base: str | None = None
@@ -170,12 +184,7 @@ def isolation(prefix: str) -> Iterator[Isolation]:
         # Without a mount namespace the worker must reach its folder through the host's tree.
         temporary = Path(tempfile.gettempdir()).resolve()
         base = None if _reachable_by_all(temporary) else "/tmp"
-    scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
-    grade = Isolation(scratch, protections, claim)
-    try:
-        yield grade
-    finally:
-        grade.close()
+    return Isolation(Path(tempfile.mkdtemp(prefix=prefix, dir=base)), protections, claim)
 
 
 def kill_every_process_of(uid: int) -> None:
@@ -250,6 +259,76 @@ class CappedStream:
         return multi_line(b"".join(self._chunks).decode("utf-8", errors="replace"))
 
 
+WARM_HANDOVER_SECONDS = 60.0  # nobody waits for a grade prepared ahead: a loaded machine is fine
+# At most one: the next grade's isolation, prepared by warm_up(), by its prefix.
+_WARM: list[tuple[str, Isolation]] = []
+
+
+def warm_up(prefix: str, folders: list[str], listeners: int) -> None:
+    """Prepares the next grade before it is asked for (watch mode): its isolation, and one
+    worker per folder of its scratch, started and done with its imports.
+
+    Nothing of the submission exists yet: it is copied in when the grade starts, and a
+    worker reads nothing of it before it gets its plan. Everything else is as for a worker
+    started on demand (same uid, scratch, box, limits), so isolation is the same.
+    ``listeners``: as for :func:`start_worker`, in the box only.
+    """
+    if _WARM or _CANCELLED.is_set():
+        return
+    grade = _new_isolation(prefix)
+    try:
+        for name in folders:
+            (grade.scratch / name).mkdir()
+        grade.give_to_worker()
+        count = listeners if grade.protections.box else 0
+        for name in folders:
+            grade.waiting[(grade.scratch / name, count)] = start_worker(
+                grade, grade.scratch / name, listeners=count
+            )
+        for worker in grade.waiting.values():
+            if count:  # taken now: the worker goes on with its imports once they are
+                worker.received = worker.receive_listeners(count, WARM_HANDOVER_SECONDS)
+    except BaseException:
+        grade.close()
+        raise
+    _WARM.append((prefix, grade))
+
+
+def _take_warm(prefix: str) -> Isolation | None:
+    with _LIVE_LOCK:
+        if _WARM and _WARM[0][0] == prefix:
+            return _WARM.pop()[1]
+    return None
+
+
+class GradeCancelled(Exception):
+    """Every grade of this process was cancelled (:func:`cancel_every_grade`): no new worker."""
+
+
+# The workers running in this process, by pid: what cancelling a grade must kill at once.
+_LIVE: dict[int, Worker] = {}
+_LIVE_LOCK = threading.Lock()
+_CANCELLED = threading.Event()
+
+
+def cancel_every_grade() -> None:
+    """Stops every grade of this process now (watch mode: the file changed again, or Ctrl-C).
+
+    No new worker starts from then on (:class:`GradeCancelled`), and the running ones are
+    killed with everything they started; each grade then ends as usual, closing its isolation
+    (its uid swept, its scratch removed). Meant for a process that grades once and exits.
+    """
+    _CANCELLED.set()
+    with _LIVE_LOCK:
+        running = list(_LIVE.values())
+        prepared = [grade for _, grade in _WARM]
+        _WARM.clear()
+    for worker in running:
+        worker.kill()
+    for grade in prepared:
+        grade.close()
+
+
 @dataclass
 class Worker:
     """One running worker: its plan pipe, its report channel and its console."""
@@ -258,6 +337,7 @@ class Worker:
     console: CappedStream
     channel: ReportChannel
     handover: socket.socket | None = None  # listening sockets come through it (network namespace)
+    received: list[socket.socket] | None = None  # already taken (a worker started ahead)
 
     def send_plan(self, plan: WorkerPlan) -> None:
         """The plan goes through the worker's standard input: never a file in its folder."""
@@ -271,6 +351,9 @@ class Worker:
 
     def receive_listeners(self, count: int, timeout: float) -> list[socket.socket]:
         """The listening sockets the worker opened in its namespace, for our image servers."""
+        if self.received is not None and len(self.received) == count:
+            received, self.received = self.received, None
+            return received
         assert self.handover is not None
         self.handover.settimeout(timeout)
         try:
@@ -292,6 +375,8 @@ class Worker:
         kill_tree(self.process)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
+        with _LIVE_LOCK:
+            _LIVE.pop(self.process.pid, None)
 
     def exit_code(self, wait: float) -> int | None:
         """The worker's exit status, waiting up to ``wait`` seconds for it to end."""
@@ -306,6 +391,11 @@ def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: 
     With ``listeners`` and the box, the worker runs in a private network and hands over that
     many listening sockets (:meth:`Worker.receive_listeners`) for the supervisor's servers.
     """
+    if _CANCELLED.is_set():
+        raise GradeCancelled("correction annulée")
+    waiting = None if echo else grade.waiting.pop((folder, listeners), None)
+    if waiting is not None:
+        return waiting
     inner = [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE)]
     ours: socket.socket | None = None
     theirs: socket.socket | None = None
@@ -332,4 +422,9 @@ def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: 
     if theirs is not None:
         theirs.close()
     assert process.stderr is not None and process.stdout is not None
-    return Worker(process, CappedStream(process.stderr, echo=echo), ReportChannel(process.stdout), ours)
+    worker = Worker(process, CappedStream(process.stderr, echo=echo), ReportChannel(process.stdout), ours)
+    with _LIVE_LOCK:
+        _LIVE[process.pid] = worker
+    if _CANCELLED.is_set():  # cancelled while it started: it must not outlive the grade
+        worker.kill()
+    return worker

@@ -36,7 +36,7 @@ def _copy(source: Path, destination: Path) -> None:
 def stage_part(part: str, target: Path, scratch: Path) -> PartRun:
     """The part's folder in ``scratch``, holding a copy of its file when there is one to grade."""
     folder = scratch / part
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)  # made already when its worker was started ahead (watch mode)
     run = PartRun(part, PartPlan(part, (), {}), folder)
     name = PART_FILES[part]
     source = target / name

@@ -9,6 +9,7 @@ the files they wrote. The checks then judge the :class:`~grader.engine.runs.Grad
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,15 +20,27 @@ from grader.engine.runs import GradeRun, PartRun
 from grader.engine.worker.protocol import LoadEnding
 
 
-def grade(target: Path) -> GradeRun:
-    """Runs both parts of ``target`` in workers and returns every observation."""
+def grade(target: Path, only: Mapping[str, Collection[str]] | None = None) -> GradeRun:
+    """Runs both parts of ``target`` in workers and returns every observation.
+
+    ``only`` (« --partie », « --critere ») maps each part to run to the scenarios to play
+    in it; the other parts and scenarios are not run at all.
+    """
     start = time.perf_counter()
+    chosen = [part for part in PARTS if only is None or part in only]
     with sandbox.isolation("correction-") as isolated:
-        parts = {part: staging.stage_part(part, target, isolated.scratch) for part in PARTS}
+        parts = {part: staging.stage_part(part, target, isolated.scratch) for part in chosen}
         isolated.give_to_worker()
         for part, run in parts.items():
             run.plan = plans.build(part)
-        runners = [PartRunner(run, loopback.server_specs(part), isolated) for part, run in parts.items()]
+            if only is not None:
+                run.plan = plans.restricted(run.plan, only[part])
+        runners = [
+            PartRunner(
+                run, [s for s in loopback.server_specs(part) if s.scenario in run.plan.names], isolated
+            )
+            for part, run in parts.items()
+        ]
         with ThreadPoolExecutor(max_workers=len(runners)) as pool:
             list(pool.map(_play_part, runners))
         for run in parts.values():
