@@ -109,3 +109,14 @@ def test_an_unknown_criterion_gets_the_list_of_valid_ones_in_french(encoding: st
         f"absents {missing}, vu le code {done.returncode} :\n{shown[-1500:]}"
     )
     assert results.read_text(encoding="utf-8") == "précédent", "Attendu : results.json laissé tel quel"
+
+
+def test_a_partial_grade_never_enters_the_local_history(tmp_path: Path) -> None:
+    history = tmp_path / "historique.jsonl"
+    results = tmp_path / "results.json"
+    done = _grade("--target=skeleton", "--partie", "async", f"--results={results}", f"--historique={history}")
+    shown = done.stdout.decode("utf-8", errors="replace")
+    assert done.returncode == 0 and "Note partielle : 0/11" in shown and not history.exists(), (
+        "Attendu : une note partielle (0/11) et aucun historique écrit ; "
+        f"vu le code {done.returncode}, historique présent : {history.exists()}, sortie :\n{shown[-800:]}"
+    )
