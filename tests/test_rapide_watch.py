@@ -16,6 +16,8 @@ import pytest
 from grader.engine.criteria import CRITERIA
 from grader.engine.paths import PART_FILES
 from grader.tools import watch
+from grader.tools.watch_files import Watcher
+from grader.tools.watch_screen import PartVerdict, Screen
 
 
 def _verdict(criterion_id: str, passed: bool = True, not_done: bool = False) -> dict[str, Any]:
@@ -36,14 +38,14 @@ def _verdict(criterion_id: str, passed: bool = True, not_done: bool = False) -> 
     }
 
 
-def _screen(tmp_path: Path) -> watch.Screen:
-    screen = watch.Screen(tmp_path)
+def _screen(tmp_path: Path) -> Screen:
+    screen = Screen(tmp_path)
     sync = [_verdict(c.id) for c in CRITERIA if c.part == "sync"]
     sync[3] = _verdict("sync.errors", passed=False)
     asynchronous = [_verdict(c.id, passed=False, not_done=True) for c in CRITERIA if c.part == "async"]
     screen.verdicts = {
-        "sync": watch.PartVerdict(sync, "12:00:00"),
-        "async": watch.PartVerdict(asynchronous, ""),
+        "sync": PartVerdict(sync, "12:00:00"),
+        "async": PartVerdict(asynchronous, ""),
     }
     screen.grades = 3
     return screen
@@ -81,7 +83,7 @@ def test_the_screen_prints_on_any_console(encoding: str, tmp_path: Path) -> None
     assert "Note : 7/20" in shown and "sync.errors" in shown, f"Attendu ({encoding}) l'écran ; vu :\n{shown}"
 
 
-class _Silent(watch.Watcher):
+class _Silent(Watcher):
     """A watcher whose events never arrive."""
 
     def start(self) -> None:

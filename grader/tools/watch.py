@@ -13,290 +13,37 @@ with the last mark, and leaves nothing running.
   (imports done), exactly as ``nox -s grade -- DOSSIER --partie …``. A burst of saves
   gives one grade (the watcher groups events, and identical contents are not graded
   again); a grade still running when its file changes again is cancelled and restarted.
+
+This module is the loop; what is watched is :mod:`watch_files`, the grading processes
+:mod:`watch_process`, and the screen :mod:`watch_screen`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
-import json
 import os
 import queue
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from grader.engine import text
-from grader.engine.criteria import PART_TITLES, TOTAL_POINTS
 from grader.engine.french_numbers import fr_number
-from grader.engine.paths import KIT_ROOT, PART_FILES, PARTS, resolve_target, shown_path
-from grader.engine.process_tree import NEW_GROUP_FLAGS, NEW_SESSION, kill_tree
-from grader.tools.children import child_environment
+from grader.engine.paths import PART_FILES, PARTS, resolve_target
 from grader.tools.french_cli import FrenchArgumentParser
+from grader.tools.watch_files import Watcher, content_key, events_may_not_arrive
+from grader.tools.watch_process import Answer, Runner
+from grader.tools.watch_screen import CLEAR, RULE, PartVerdict, Screen
 
-POLL_DELAY_MS = 300
 SAFETY_CHECK_SECONDS = 1.0  # how often contents are compared, in case events never arrive
 STOP_WAIT_SECONDS = 15.0  # a cancelled grade ends its workers and isolation within this
-RUNNER_START_SECONDS = 60.0
-CLEAR = "\x1b[2J\x1b[H"
-RULE = "-" * 72
-
-
-# --- what is watched ---------------------------------------------------------------------
-
-
-def events_may_not_arrive(folder: Path) -> str:
-    """Why the operating system's file events may never arrive for ``folder`` ('' if they should)."""
-    resolved = str(folder.resolve())
-    if sys.platform.startswith("linux") and resolved.startswith("/mnt/"):
-        with contextlib.suppress(OSError):
-            if "microsoft" in Path("/proc/version").read_text(encoding="utf-8").lower():
-                return "dossier Windows vu depuis WSL"
-    if os.name == "nt":
-        if resolved.startswith("\\\\"):
-            return "dossier réseau"
-        import ctypes
-
-        drive = resolved[:3]
-        windll = getattr(ctypes, "windll", None)
-        if windll is not None and windll.kernel32.GetDriveTypeW(drive) == 4:  # DRIVE_REMOTE
-            return "lecteur réseau"
-    return ""
-
-
-def content_key(path: Path) -> str:
-    """What a file holds, as a digest ('' when it is missing or unreadable)."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
-class Watcher:
-    """Reports the parts whose file changed, through ``notify`` (from its own thread)."""
-
-    def __init__(self, folder: Path, notify: Callable[[set[str]], None], poll: bool) -> None:
-        self.folder = folder
-        self.notify = notify
-        self.polling = poll
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="surveillance", daemon=True)
-        self._thread.start()
-
-    def switch_to_polling(self) -> None:
-        if self.polling:
-            return
-        self.stop()
-        self.polling = True
-        self.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _watch(self) -> None:
-        try:
-            self._follow_events()
-        except Exception:  # the folder vanished, the system refused a watch…: the safety check takes over
-            return
-
-    def _follow_events(self) -> None:
-        import watchfiles
-
-        names = {name: part for part, name in PART_FILES.items()}
-
-        def ours(_: watchfiles.Change, path: str) -> bool:
-            return Path(path).name in names
-
-        for changes in watchfiles.watch(
-            self.folder,
-            watch_filter=ours,
-            recursive=False,
-            force_polling=self.polling,
-            poll_delay_ms=POLL_DELAY_MS,
-            stop_event=self._stop,
-            debounce=400,
-            step=50,
-            raise_interrupt=False,
-        ):
-            parts = {names[Path(path).name] for _, path in changes if Path(path).name in names}
-            if parts:
-                self.notify(parts)
-
-
-# --- grading in a process started ahead of time ------------------------------------------
-
-
-Answer = Callable[[Any], None]
-
-
-class Runner:
-    """A :mod:`watch_runner` process: started early, given one job, then gone."""
-
-    def __init__(self, log: IO[bytes]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.tools.watch_runner"],
-            cwd=KIT_ROOT,
-            env=child_environment() | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            encoding="utf-8",
-            # Ctrl-C reaches the watcher only: it stops its runners itself, in order.
-            start_new_session=NEW_SESSION,
-            creationflags=NEW_GROUP_FLAGS,
-        )
-        self.parts: tuple[str, ...] = ()
-
-    def start(
-        self, parts: tuple[str, ...], target: Path, results: Path, answer: Callable[[Any], None]
-    ) -> None:
-        """Sends the job; ``answer`` gets the runner's JSON answer (None if it gave none)."""
-        self.parts = parts
-        job = {"target": str(target), "parts": list(parts), "results": str(results), "cwd": os.getcwd()}
-        assert self.process.stdin is not None and self.process.stdout is not None
-        stdout = self.process.stdout
-
-        def read() -> None:
-            reply: Any = None
-            with contextlib.suppress(OSError, ValueError):
-                for line in stdout:
-                    if line.strip().startswith("{"):
-                        reply = json.loads(line)
-            answer(reply)
-
-        try:
-            self.process.stdin.write(json.dumps(job) + "\n")
-            self.process.stdin.flush()
-        except OSError:
-            pass  # the runner is gone: its reader says so
-        threading.Thread(target=read, name="correction", daemon=True).start()
-
-    def cancel(self) -> None:
-        """Stops its grade (or tells an idle runner to leave): a line, then the end of its input."""
-        stdin = self.process.stdin
-        if stdin is not None:
-            with contextlib.suppress(OSError, ValueError):
-                stdin.write("stop\n")
-                stdin.flush()
-            with contextlib.suppress(OSError, ValueError):
-                stdin.close()
-
-    def finish(self, timeout: float) -> None:
-        """Waits for it to end; past ``timeout``, kills it and what it started."""
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_tree(self.process)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-
-
-# --- the screen ----------------------------------------------------------------------------
-
-
-@dataclass
-class PartVerdict:
-    criteria: list[dict[str, Any]]
-    at: str
-
-    @property
-    def score(self) -> float:
-        return round(sum(float(c["score"]) for c in self.criteria) + 1e-9, 2)
-
-    @property
-    def points(self) -> float:
-        return sum(float(c["points"]) for c in self.criteria)
-
-
-@dataclass
-class Screen:
-    """What the watcher knows, and how it is drawn."""
-
-    target: Path
-    verdicts: dict[str, PartVerdict | None] = field(default_factory=lambda: dict.fromkeys(PARTS))
-    running: tuple[str, ...] = ()
-    failure: str = ""
-    polling: str = ""  # why the watcher polls ('' with the system's events)
-    grades: int = 0
-
-    def mark(self) -> str:
-        if any(verdict is None for verdict in self.verdicts.values()):
-            return "Note : …"
-        total = sum(verdict.score for verdict in self.verdicts.values() if verdict is not None)
-        return f"Note : {fr_number(round(total + 1e-9, 2), trim=True)}/{fr_number(TOTAL_POINTS, trim=True)}"
-
-    def lines(self) -> list[str]:
-        shown = f"{shown_path(self.target)}{os.sep}"
-        lines = [f"Correction en continu de {text.one_line(shown)}", ""]
-        first_lost: dict[str, Any] | None = None
-        for part in PARTS:
-            verdict = self.verdicts[part]
-            state = "  (correction en cours…)" if part in self.running else ""
-            lines.append(f"{PART_TITLES[part]}{state}")
-            if verdict is None:
-                lines.append("  pas encore corrigée")
-            else:
-                for criterion in verdict.criteria:
-                    lines.append("  " + _criterion_line(criterion))
-                    if first_lost is None and not criterion["passed"]:
-                        first_lost = criterion
-            lines.append("")
-        lines.append(self.mark())
-        if self.failure:
-            lines += ["", self.failure]
-        if first_lost is not None:
-            lines += ["", *_in_full(first_lost)]
-        elif all(verdict is not None for verdict in self.verdicts.values()):
-            lines += ["", "Tous les critères sont validés. Bravo !"]
-        lines += ["", RULE, self.status()]
-        return lines
-
-    def status(self) -> str:
-        files = " et ".join(PART_FILES.values())
-        how = f"par scrutation toutes les {POLL_DELAY_MS} ms ({self.polling})" if self.polling else ""
-        watched = f"Surveillés{' ' + how if how else ''} : {files}."
-        done = f" Corrections faites : {self.grades}." if self.grades else ""
-        return f"{watched}{done} Enregistrez un fichier pour le recorriger ; Ctrl-C pour quitter."
-
-
-def _criterion_line(criterion: dict[str, Any]) -> str:
-    points = f"{fr_number(criterion['score'], trim=True)}/{fr_number(criterion['points'], trim=True)}"
-    if criterion["passed"]:
-        mark, state = "✓", ""
-    elif criterion["not_done"]:
-        mark, state = "✗", "pas encore fait"
-    else:
-        mark, state = "✗", "à revoir"
-    return f"{mark} {criterion['id']:<18} {criterion['title']:<58} {points:>7}  {state}".rstrip()
-
-
-def _in_full(criterion: dict[str, Any]) -> list[str]:
-    """The first criterion lost: what was observed, and the hint (each check that failed)."""
-    lines = [f"■ Premier critère à travailler : {criterion['id']} — {criterion['title']}"]
-    for title, message in criterion["feedback"]:
-        block = text.multi_line(f"  • {title} : " + str(message).replace("\n", "\n    "))
-        # As in the report: no line quoted from the student's run can pass for the mark line.
-        lines += [text.defuse_marks(line) for line in block.split("\n")]
-    return lines
-
-
-# --- the loop ------------------------------------------------------------------------------
 
 
 # Ctrl-C, Ctrl-Break or a polite termination: only noted, so that it never cuts the start of a
