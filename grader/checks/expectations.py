@@ -28,6 +28,26 @@ def require_some_work(scenario: ScenarioView, function: str = "main()", served: 
     )
 
 
+def require_saved_images(scenario: ScenarioView, function: str = "main()") -> None:
+    """A check of an absence about the images earns nothing unless images were saved.
+
+    Raises NotDone for a TODO, Broken for a crash before any image, Lost otherwise.
+    """
+    if scenario.saved():
+        return
+    fail_on_todo(scenario)
+    crash = scenario.crash_text(function)
+    if crash:
+        raise Broken(crash)
+    expect(
+        False,
+        f"{function} n'a enregistré aucune image ({scenario.requests_sent} requête(s) envoyée(s), "
+        f"{len(scenario.files())} fichier(s) écrit(s)) : rien à vérifier ici.",
+        "Commencez par le cas qui réussit : télécharger chaque URL et enregistrer l'image "
+        "(critère download).",
+    )
+
+
 def fail_on_todo(scenario: ScenarioView) -> None:
     if scenario.not_done:
         raise NotDone(scenario.not_done)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.checks.expectations import fail_on_todo, require_some_work
+from grader.checks.expectations import fail_on_todo, require_saved_images
 from grader.checks.marks import for_both_parts, observed_outside
 from grader.engine.observations import PartView
 from grader.engine.outcomes import expect
@@ -38,4 +38,14 @@ def test_main_runs_again_when_the_output_folder_exists(view: PartView) -> None:
         f"Quand le dossier {NESTED} existe déjà, {scenario.crash_text()}.",
         "main() doit réutiliser le dossier de sortie existant : quel paramètre de mkdir l'autorise ?",
     )
-    require_some_work(scenario)  # a main() that does nothing does not « work again »
+    # A main() that saves nothing, or never creates a folder, does not « work again »: it
+    # never did the work that a second launch could break.
+    require_saved_images(scenario)
+    nested = view.scenario(Scenario.NESTED_DIR)
+    expect(
+        scenario.mkdir_calls + nested.mkdir_calls > 0,
+        "main() ne crée jamais le dossier de sortie (aucun appel à mkdir) : le second lancement ne "
+        "prouve rien.",
+        "Le dossier de sortie doit être créé par votre code : avec pathlib, quelle méthode crée un "
+        "dossier, et quel paramètre évite l'erreur quand il existe déjà ?",
+    )

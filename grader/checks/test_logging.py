@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from grader.checks.expectations import fail_on_todo, require_some_work
+from grader.checks.expectations import fail_on_todo, require_saved_images
 from grader.checks.marks import for_both_parts
 from grader.engine.observations import PartView, ScenarioView
 from grader.engine.outcomes import NotDone, expect
@@ -143,6 +143,17 @@ def test_console_log_shows_each_error(view: PartView, notes: list[str]) -> None:
             "L'erreur est-elle loguée (logger.error), et ce niveau est-il affiché par la console ?",
         )
         return
+    # Stopped by both failures before logging them: judged by the errors criterion, and paid
+    # here only if main() logs at all (a display check that checked nothing earns nothing).
+    logged = any(
+        view.scenario(name).records for name in (Scenario.LOG_ERROR_CONNECTION, Scenario.LOG_ERROR_404)
+    )
+    expect(
+        logged,
+        "main() s'arrête sur l'image en échec sans avoir affiché aucun message de logging : rien ne "
+        "montre que les erreurs seraient affichées.",
+        PRINT_HINT,
+    )
     notes.append(
         "affichage des erreurs non vérifié : main() s'arrête sur l'image en échec sans rien loguer "
         "(voir le critère errors)."
@@ -166,7 +177,7 @@ def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
         fail_on_todo(scenario)
         # A script that fetches nothing is download's business: its log is then judged only
         # if the code works when called directly (nothing is earned by doing nothing).
-        require_some_work(view.scenario(Scenario.MAIN))
+        require_saved_images(view.scenario(Scenario.MAIN))
         return
     silent = [url for url in downloaded if url not in console]
     expect(

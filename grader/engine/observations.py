@@ -178,6 +178,11 @@ class ScenarioView:
         return [image for image in self.images if image.body in contents]
 
     @property
+    def mkdir_calls(self) -> int:
+        """How many times the student's code called os.mkdir on the output folder or its parents."""
+        return int(self.observed.get("mkdirs", 0))
+
+    @property
     def traffic(self) -> dict[str, Any]:
         return dict(self.observed.get("traffic") or {})
 

@@ -8,13 +8,17 @@ checks (:class:`Scenario`).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from grader.engine.worker.protocol import ConsoleMode, ScenarioKind, ScenarioSpec
+from grader.engine.worker.protocol import ConsoleMode, ReplyOrder, ScenarioKind, ScenarioSpec
+
+# Forces an order on the mocked replies of part 2 for a whole grade (tests/flake.py only).
+REPLY_ORDER_VARIABLE = "CORRECTION_ORDRE_DES_REPONSES"
 
 _URL_SHAPES = (
     "https://images.example.org/photos/{i}/full.jpg",
@@ -182,7 +186,15 @@ def build(part: str) -> PartPlan:
                   stand_in=True), timed)  # fmt: skip
     for name in (Scenario.SERVER, Scenario.SERVER_ERRORS):
         add(ScenarioSpec(name, ScenarioKind.MAIN, SERVER_BUDGET, server=True, auto_create=True), [])
-    return PartPlan(part, tuple(specs), images)
+    return PartPlan(part, tuple(_with_reply_order(spec) for spec in specs), images)
+
+
+def _with_reply_order(spec: ScenarioSpec) -> ScenarioSpec:
+    """The spec with the reply order forced for this grade, if any (mocked main() runs only)."""
+    forced = os.environ.get(REPLY_ORDER_VARIABLE, "")
+    if spec.kind is not ScenarioKind.MAIN or forced not in set(ReplyOrder):
+        return spec
+    return dataclasses.replace(spec, reply_order=ReplyOrder(forced))
 
 
 def restricted(plan: PartPlan, names: Collection[str]) -> PartPlan:

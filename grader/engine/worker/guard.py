@@ -93,6 +93,11 @@ class WriteWatch:
     folder: str
     fail_at: int | None = None
     opens: list[FileOpen] = field(default_factory=list)
+    mkdirs: int = 0  # the student's os.mkdir calls on the folder, its parents or inside it
+
+    def concerns(self, path: str) -> bool:
+        inside, above = path.startswith(self.folder + os.sep), self.folder.startswith(path + os.sep)
+        return path == self.folder or inside or above
 
 
 @dataclass
@@ -106,6 +111,7 @@ class Guard:
     native_locked: bool = False
     first_local_connect: Callable[[], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _own: threading.local = field(default_factory=threading.local)
 
     # -- recording -------------------------------------------------------------------------
 
@@ -154,6 +160,8 @@ class Guard:
             for index in _PATH_EVENTS[event]:
                 if index < len(args) and not self._inside_scratch(args[index]):
                     raise self._refuse(f"modification hors du dossier de travail ({event} {args[index]})")
+            if event == "os.mkdir" and not getattr(self._own, "active", False):
+                self._on_mkdir(args[0])
         elif event in _NATIVE_EVENTS and self.native_locked:
             raise self._refuse(f"chargement de code natif ({event})")
         elif event == "sys.addaudithook" and self.native_locked:
@@ -203,7 +211,24 @@ class Guard:
             if _loop_running_here() and sock.gettimeout() != 0.0:
                 self._blocking("connexion réseau bloquante (requests ?)")
 
+    def _on_mkdir(self, path: object) -> None:
+        try:
+            absolute = os.path.abspath(os.fsdecode(path))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return
+        for watch in list(self.watches):
+            if watch.concerns(absolute):
+                watch.mkdirs += 1
+
     # -- helpers for scenarios -------------------------------------------------------------
+
+    def own_mkdir(self, folder: Path) -> None:
+        """The grader creates ``folder`` itself: not counted as the student's mkdir."""
+        self._own.active = True
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        finally:
+            self._own.active = False
 
     @contextmanager
     def watch_writes(self, folder: Path, fail_at: int | None = None) -> Iterator[WriteWatch]:

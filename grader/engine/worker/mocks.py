@@ -2,18 +2,24 @@
 
 Only what a mock can show is observed here: which session object sent each request and
 how many sessions the student's code opened and closed. Each request may carry a
-latency, and the output folder can appear at the first response (``auto_create``), so
-that a missing ``mkdir`` costs the directory criterion only.
+latency, and the output folder can appear at the first request (``on_first_request``), so
+that a missing ``mkdir`` costs the directory criterion only, whatever reply comes first.
+
+In part 2 the order in which replies reach the student's tasks is fixed (:class:`Turns`):
+a reply is handed over once its latency has passed and every request still in flight that
+comes before it in the chosen order (``protocol.ReplyOrder``) has had its own. Scheduling, machine
+load or which reply carries a latency can then never decide a mark; ``nox -s flake`` grades
+the catalogue under every order to prove that no judgement depends on it either.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -23,6 +29,7 @@ import responses
 from aioresponses import CallbackResult
 
 from .aioresponses_compat import MockedAiohttp
+from .protocol import ReplyOrder
 
 ERROR_PAGE = b"<html><body><h1>Erreur</h1>Cette page n'est pas une image.</body></html>"
 
@@ -53,20 +60,71 @@ class Traffic:
         }
 
 
-def _ensure(folder: Path | None) -> Callable[[], None]:
-    def create() -> None:
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+def _once(action: Callable[[], None] | None) -> Callable[[], None]:
+    """``action`` at the first call only (the folder appears before any reply is handed over)."""
+    done = False
 
-    return create
+    def run() -> None:
+        nonlocal done
+        if not done and action is not None:
+            done = True
+            action()
+
+    return run
 
 
-def _serve_requests(
-    mocked: responses.RequestsMock, url: str, body: bytes, latency: float, create: Callable[[], None]
-) -> None:
+@dataclass
+class Turns:
+    """Hands the replies of part 2 over in a fixed order (see the module's docstring)."""
+
+    order: ReplyOrder
+    failing: frozenset[str]
+    latency: float
+    _arrivals: itertools.count[int] = field(default_factory=itertools.count)
+    _in_flight: dict[int, tuple[int, int]] = field(default_factory=dict)  # arrival → rank
+    _changed: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def _rank(self, arrival: int, url: str) -> tuple[int, int]:
+        failure = int(url in self.failing)
+        if self.order is ReplyOrder.FAILURES_FIRST:
+            return (1 - failure, arrival)
+        if self.order is ReplyOrder.FAILURES_LAST:
+            return (failure, arrival)
+        if self.order is ReplyOrder.REVERSE:
+            return (0, -arrival)
+        return (0, arrival)
+
+    def _event(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._changed is None:  # a new asyncio.run(): a new world
+            self._loop, self._changed, self._in_flight = loop, asyncio.Event(), {}
+        return self._changed
+
+    async def wait(self, url: str) -> int:
+        """Waits until this request's reply may be handed over; returns its ticket."""
+        ticket = next(self._arrivals)
+        self._event()
+        self._in_flight[ticket] = self._rank(ticket, url)
+        try:
+            if url not in self.failing and self.latency:
+                await asyncio.sleep(self.latency)
+            while min(self._in_flight.values()) != self._in_flight[ticket]:
+                await self._event().wait()
+        except BaseException:
+            self.done(ticket)
+            raise
+        return ticket
+
+    def done(self, ticket: int) -> None:
+        if self._in_flight.pop(ticket, None) is not None and self._changed is not None:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+
+def _serve_requests(mocked: responses.RequestsMock, url: str, body: bytes, latency: float) -> None:
     def reply(request: Any) -> tuple[int, dict[str, str], bytes]:
         time.sleep(latency) if latency else None
-        create()
         return 200, {"Content-Type": "image/png"}, body
 
     mocked.add_callback(responses.GET, url, callback=reply)
@@ -87,7 +145,7 @@ def _requests_mock(
     images: list[tuple[str, bytes]],
     failures: list[Failure],
     latency: float,
-    create: Callable[[], None],
+    on_request: Callable[[], None],
 ) -> Iterator[None]:
     original_init = requests.Session.__init__
     original_send = requests.Session.send
@@ -99,6 +157,7 @@ def _requests_mock(
 
     def send(session: requests.Session, request: Any, **kwargs: Any) -> Any:
         traffic.sent.append((id(session), str(request.url)))
+        on_request()
         return original_send(session, request, **kwargs)
 
     def close(session: requests.Session) -> None:
@@ -107,7 +166,7 @@ def _requests_mock(
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         for url, body in images:
-            _serve_requests(mocked, url, body, latency, create)
+            _serve_requests(mocked, url, body, latency)
         for failure in failures:
             _fail_requests(mocked, failure)
         with (
@@ -119,14 +178,23 @@ def _requests_mock(
 
 
 class _RecordingMock(MockedAiohttp):
-    def __init__(self, traffic: Traffic, **kwargs: Any) -> None:
+    def __init__(self, traffic: Traffic, turns: Turns, on_request: Callable[[], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._traffic = traffic
+        self._turns = turns
+        self._on_request = on_request
 
     async def _request_mock(self, orig_self: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> Any:
-        url = kwargs.get("str_or_url", args[1] if len(args) > 1 else "")
-        self._traffic.sent.append((id(orig_self), str(url)))
-        return await super()._request_mock(orig_self, *args, **kwargs)
+        url = str(kwargs.get("str_or_url", args[1] if len(args) > 1 else ""))
+        self._traffic.sent.append((id(orig_self), url))
+        if orig_self.closed:  # refused at once, as aiohttp does
+            return await super()._request_mock(orig_self, *args, **kwargs)
+        self._on_request()
+        ticket = await self._turns.wait(url)
+        try:
+            return await super()._request_mock(orig_self, *args, **kwargs)
+        finally:
+            self._turns.done(ticket)
 
 
 @contextmanager
@@ -135,22 +203,28 @@ def mocked_http(
     images: list[tuple[str, bytes]],
     failures: list[Failure],
     latency: float = 0.0,
-    auto_create: Path | None = None,
+    on_first_request: Callable[[], None] | None = None,
+    reply_order: ReplyOrder = ReplyOrder.REQUEST,
 ) -> Iterator[Traffic]:
-    """Both libraries mocked (a coroutine calling requests is graded, not crashed)."""
+    """Both libraries mocked (a coroutine calling requests is graded, not crashed).
+
+    ``on_first_request`` runs once, when the first request arrives (before any reply).
+    """
     traffic = Traffic()
-    create = _ensure(auto_create)
+    on_request = _once(on_first_request)
     if part == "sync":
-        with _requests_mock(traffic, images, failures, latency, create):
+        with _requests_mock(traffic, images, failures, latency, on_request):
             yield traffic
         return
     blocking = Traffic()  # requests called from a coroutine: counted apart, as other sessions
-    with _requests_mock(blocking, images, failures, latency, create), _RecordingMock(traffic) as mocked:
+    turns = Turns(reply_order, frozenset(failure.url for failure in failures), latency)
+    with (
+        _requests_mock(blocking, images, failures, latency, on_request),
+        _RecordingMock(traffic, turns, on_request) as mocked,
+    ):
         for url, body in images:
 
             async def reply(url: Any, _body: bytes = body, **kwargs: Any) -> CallbackResult:
-                await asyncio.sleep(latency)
-                create()
                 return CallbackResult(status=200, body=_body, content_type="image/png")
 
             mocked.get(url, callback=reply, repeat=True)

@@ -33,6 +33,19 @@ class ScenarioKind(StrEnum):
     MAIN = "main"
 
 
+class ReplyOrder(StrEnum):
+    """How the mocked replies of part 2 that are in flight together reach the student's tasks.
+
+    Every grade uses REQUEST (by arrival); nox -s flake forces each of the others in turn
+    (``plans.REPLY_ORDER_VARIABLE``) to prove that no mark depends on it.
+    """
+
+    REQUEST = "request"
+    FAILURES_FIRST = "failures_first"
+    FAILURES_LAST = "failures_last"
+    REVERSE = "reverse"
+
+
 class ConsoleMode(StrEnum):
     """Whose logging configuration a scenario runs under."""
 
@@ -88,6 +101,7 @@ class ScenarioSpec:
     force_info: bool = False  # INFO shown even if the student's level hides it
     stand_in: bool = False  # download_and_save() replaced by the grader's own
     server: bool = False  # the URLs point at the supervisor's loopback server
+    reply_order: ReplyOrder = ReplyOrder.REQUEST  # part 2's mocked replies in flight together
 
     def encode(self) -> dict[str, Any]:
         """A JSON object (lists, not tuples: what json.loads gives back)."""
@@ -120,6 +134,7 @@ class ScenarioSpec:
             force_info=bool(data.get("force_info", False)),
             stand_in=bool(data.get("stand_in", False)),
             server=bool(data.get("server", False)),
+            reply_order=ReplyOrder(data.get("reply_order", ReplyOrder.REQUEST)),
         )
 
 

@@ -206,16 +206,22 @@ def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     beats = Beats([])
     runs: list[dict[str, Any]] = []
     aiofiles_opened, aiofiles_patch = _aiofiles_opens()
-    auto = output_dir if spec.auto_create else None
+    create = functools.partial(context.guard.own_mkdir, output_dir) if spec.auto_create else None
     stand_in = mock.patch.object(context.module, "download_and_save", _stand_in_download(context))
     with contextlib.ExitStack() as stack:
         traffic: Traffic | None = None
         if not spec.server:
-            traffic = stack.enter_context(
-                mocked_http(context.part, images, _failures(spec), spec.latency, auto)
+            http = mocked_http(
+                context.part,
+                images,
+                _failures(spec),
+                spec.latency,
+                on_first_request=create,
+                reply_order=spec.reply_order,
             )
-        elif auto is not None:
-            context.guard.first_local_connect = lambda: auto.mkdir(parents=True, exist_ok=True)
+            traffic = stack.enter_context(http)
+        elif create is not None:
+            context.guard.first_local_connect = create
         watch = stack.enter_context(context.guard.watch_writes(output_dir, spec.fail_open))
         if context.is_async:
             stack.enter_context(aiofiles_patch)
@@ -240,6 +246,7 @@ def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
         "printed": printed.getvalue()[-4000:],
         "root_level": logging.getLogger().level,
         "writes": len(watch.opens),
+        "mkdirs": watch.mkdirs,
         "loop_writes": [o.name for o in watch.opens if o.on_loop_thread][:20],
         "aiofiles_writes": len(aiofiles_opened),
         "blocking": blocking,
@@ -417,7 +424,7 @@ def scenario_script(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     if spec.auto_create and isinstance(output_dir, str | Path):
         folder = Path(output_dir).absolute()
         folder.parent.mkdir(parents=True, exist_ok=True)  # as in a project where images/ exists
-        context.guard.first_local_connect = lambda: folder.mkdir(parents=True, exist_ok=True)
+        context.guard.first_local_connect = functools.partial(context.guard.own_mkdir, folder)
     tree = ast.parse(context.module_file.read_text(encoding="utf-8"))
     blocks = [node for node in tree.body if is_main_guard(node)]
     if blocks:
