@@ -28,12 +28,12 @@ def require_some_work(scenario: ScenarioView, function: str = "main()", served: 
     )
 
 
-def require_saved_images(scenario: ScenarioView, function: str = "main()") -> None:
+def require_saved_images(scenario: ScenarioView, function: str = "main()", folder: str = "images") -> None:
     """A check of an absence about the images earns nothing unless images were saved.
 
     Raises NotDone for a TODO, Broken for a crash before any image, Lost otherwise.
     """
-    if scenario.saved():
+    if scenario.saved(folder):
         return
     fail_on_todo(scenario)
     crash = scenario.crash_text(function)
@@ -42,7 +42,7 @@ def require_saved_images(scenario: ScenarioView, function: str = "main()") -> No
     expect(
         False,
         f"{function} n'a enregistré aucune image ({scenario.requests_sent} requête(s) envoyée(s), "
-        f"{len(scenario.files())} fichier(s) écrit(s)) : rien à vérifier ici.",
+        f"{len(scenario.files(folder))} fichier(s) écrit(s)) : rien à vérifier ici.",
         "Commencez par le cas qui réussit : télécharger chaque URL et enregistrer l'image "
         "(critère download).",
     )

@@ -40,7 +40,7 @@ def test_main_runs_again_when_the_output_folder_exists(view: PartView) -> None:
     )
     # A main() that saves nothing, or never creates a folder, does not « work again »: it
     # never did the work that a second launch could break.
-    require_saved_images(scenario)
+    require_saved_images(scenario, folder=NESTED)
     nested = view.scenario(Scenario.NESTED_DIR)
     expect(
         scenario.mkdir_calls + nested.mkdir_calls > 0,
