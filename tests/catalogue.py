@@ -475,8 +475,9 @@ class Grade:
         return "\n".join(lines)
 
 
-def _subprocess_environment() -> dict[str, str]:
+def _subprocess_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+    env.update(extra or {})
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ left in solution/ or skeleton/
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # as nox -s grade does: the grader needs none
     env["PYTHONIOENCODING"] = "utf-8"
@@ -504,12 +505,14 @@ def grade(
     isolated_network: bool = False,
     portable: bool = False,
     options: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
 ) -> Grade:
     """Runs the grader on ``folder`` in a subprocess and reads its results.json and checks.json.
 
     ``isolated_network``: inside a new network namespace (loopback only); ``portable``: with
     the POSIX-only APIs removed, as on Windows (tests/portable.py); ``options``: more of the
-    grader's options (``--enregistrer=…`` for tests/goldens).
+    grader's options (``--enregistrer=…`` for tests/goldens); ``environment``: variables added
+    to the grader's (the forced reply order of tests/flake.py).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     results_path, checks_path = workdir / "results.json", workdir / "checks.json"
@@ -534,7 +537,7 @@ def grade(
         completed = subprocess.run(
             command,
             cwd=KIT_ROOT,
-            env=_subprocess_environment(),
+            env=_subprocess_environment(environment),
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -633,12 +636,12 @@ def all_targets(mutants: Iterable[Mutant], variants: Iterable[Variant]) -> dict[
     return targets
 
 
-def _prepare_and_grade(target: Target, workdir: Path) -> Grade:
+def _prepare_and_grade(target: Target, workdir: Path, environment: Mapping[str, str] | None) -> Grade:
     try:
         folder = target.prepare(workdir)
     except (CatalogueError, OSError) as error:
         return Grade(target.key, None, error=f"dossier impossible à construire : {error}")
-    return grade(target.key, folder, workdir)
+    return grade(target.key, folder, workdir, environment=environment)
 
 
 def grade_all(
@@ -646,10 +649,12 @@ def grade_all(
     workdir: Path,
     workers: int = PARALLEL_GRADES,
     on_done: Callable[[Grade, int, int], object] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> dict[str, Grade]:
     """Grades every target once, ``workers`` at a time, the slow ones first.
 
     ``on_done(grade, done, total)`` is called (from a worker thread) after each grade: progress.
+    ``environment``: variables added to every grader's environment.
     """
     ordered = sorted(targets, key=lambda target: not target.slow)
     lock = threading.Lock()
@@ -657,7 +662,7 @@ def grade_all(
 
     def run(target: Target) -> Grade:
         nonlocal finished
-        result = _prepare_and_grade(target, workdir / _folder_name(target.key))
+        result = _prepare_and_grade(target, workdir / _folder_name(target.key), environment)
         if on_done is not None:
             with lock:
                 finished += 1

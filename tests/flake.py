@@ -1,7 +1,12 @@
 """Flakiness check: grade the solution and the whole catalogue N times while both cores are busy.
 
-Every run must give every folder the same mark on every criterion. Too slow for CI; run it
-with ``nox -s flake`` (``-- --runs 5`` for a shorter pass).
+Every run must give every folder the same mark on every criterion. Each pass forces another
+order in which the mocked replies of part 2 reach the student's tasks (grader/engine/worker/
+mocks.py): by arrival, failures first, failures last, last arrived first. A mark that depends
+on which reply comes first (a folder created at the first success, an error page handled
+before it…) therefore shows up as unstable here. Too slow for CI; run it with
+``nox -s flake`` (``-- --runs 4`` for one pass per order, ``-- --cas async`` for the cases
+whose key contains « async » only).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from grader.engine.worker import REPLY_ORDER_VARIABLE, REPLY_ORDERS
 from tests.catalogue import CATALOGUE, Grade, all_targets, grade_all
 
 
@@ -28,37 +34,69 @@ def _marks(grade: Grade) -> tuple[tuple[str, float], ...] | str:
     return tuple(sorted((criterion, mark.score) for criterion, mark in grade.marks.items()))
 
 
+def order_of_pass(run: int, orders: list[str]) -> str:
+    """The reply order forced on pass ``run`` (from 1): the orders in turn."""
+    return orders[(run - 1) % len(orders)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Les notes sont-elles stables sous charge ?")
     parser.add_argument("--runs", type=int, default=20, help="nombre de passes (défaut : 20)")
     parser.add_argument("--burners", type=int, default=2, help="processus qui occupent le CPU (défaut : 2)")
+    parser.add_argument(
+        "--ordres",
+        default=",".join(REPLY_ORDERS),
+        help=f"ordres des réponses simulées, un par passe à tour de rôle (défaut : {','.join(REPLY_ORDERS)})",
+    )
+    parser.add_argument(
+        "--cas", default="", help="ne corriger que les dossiers dont le nom contient ce texte"
+    )
     args = parser.parse_args()
-    targets = all_targets(CATALOGUE.mutants, CATALOGUE.variants)
+    orders = [order for order in args.ordres.split(",") if order]
+    unknown = sorted(set(orders) - set(REPLY_ORDERS))
+    if unknown or not orders:
+        parser.error(
+            f"ordres inconnus : {unknown or 'aucun ordre'} (ordres possibles : {', '.join(REPLY_ORDERS)})"
+        )
+    targets = {
+        key: target
+        for key, target in all_targets(CATALOGUE.mutants, CATALOGUE.variants).items()
+        if args.cas in key
+    }
     burners = [
         multiprocessing.Process(target=_burn, args=(24 * 3600,), daemon=True) for _ in range(args.burners)
     ]
     for burner in burners:
         burner.start()
     seen: dict[str, Counter[object]] = {key: Counter() for key in targets}
+    by_order: dict[str, dict[str, set[object]]] = {key: {} for key in targets}
     start = time.perf_counter()
     try:
         for run in range(1, args.runs + 1):
+            order = order_of_pass(run, orders)
             with tempfile.TemporaryDirectory(prefix="flake-") as scratch:
-                grades = grade_all(targets.values(), Path(scratch))
+                grades = grade_all(targets.values(), Path(scratch), environment={REPLY_ORDER_VARIABLE: order})
             for key, grade in grades.items():
-                seen[key][_marks(grade)] += 1
+                marks = _marks(grade)
+                seen[key][marks] += 1
+                by_order[key].setdefault(order, set()).add(marks)
             unstable_now = sorted(key for key, marks in seen.items() if len(marks) > 1)
             print(
-                f"passe {run}/{args.runs} : {time.perf_counter() - start:.0f} s, "
+                f"passe {run}/{args.runs} (réponses : {order}) : {time.perf_counter() - start:.0f} s, "
                 f"instables : {unstable_now or 'aucun'}"
             )
     finally:
         for burner in burners:
             burner.kill()
     unstable = {key: marks for key, marks in seen.items() if len(marks) > 1}
-    print(f"\n{len(targets)} dossiers × {args.runs} passes, {args.burners} processus de charge.")
+    print(
+        f"\n{len(targets)} dossiers × {args.runs} passes, {args.burners} processus de charge, "
+        f"ordres des réponses : {', '.join(orders)}."
+    )
     for key, marks in sorted(unstable.items()):
         print(f"INSTABLE {key} : {dict(marks)}")
+        for order, seen_marks in by_order[key].items():
+            print(f"    réponses {order} : {len(seen_marks)} note(s) différente(s)")
     print(
         "Résultat :",
         "notes identiques à chaque passe." if not unstable else f"{len(unstable)} dossier(s) instable(s).",
