@@ -6,8 +6,11 @@ solution written differently; it must score full marks. This module loads both, 
 folders from ``solution/``, and grades a folder by running the grader in a subprocess.
 
 Mutant file fields: ``description`` (French, the mistake as a student makes it), ``loses``
-(criterion ids), optional ``broken`` (the submission does not load or run at all:
-"syntaxe", "import", "boucle infinie", "sys.exit") and one or more ``[[edit]]`` tables
+(criterion ids), optional ``[[feedback]]`` tables (``criterion``: an id, or ``*`` for every
+criterion's output; ``text``: words the report must say there exactly, or must never say
+with ``absent = true``; a variant's variant.toml may hold them too), optional ``broken``
+(the submission does not load or run at all: "syntaxe", "import", "boucle infinie",
+"sys.exit") and one or more ``[[edit]]`` tables
 (``file``, ``old``: a snippet found exactly once in that solution file, ``new``). A variant
 folder holds full ``sync_downloader.py`` / ``async_downloader.py`` files (the others come
 from ``solution/``), or a ``variant.toml`` with ``description`` and ``[[edit]]`` tables, or both
@@ -80,6 +83,15 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class Feedback:
+    """Words the report says (or never says) under a criterion, ``*`` for all of them."""
+
+    criterion: str
+    text: str
+    absent: bool = False
+
+
+@dataclass(frozen=True)
 class Mutant:
     name: str
     description: str
@@ -87,6 +99,7 @@ class Mutant:
     edits: tuple[Edit, ...]
     broken: str | None
     source: Path
+    feedback: tuple[Feedback, ...] = ()
 
     @property
     def key(self) -> str:
@@ -100,6 +113,7 @@ class Variant:
     edits: tuple[Edit, ...]
     files: tuple[Path, ...]
     source: Path
+    feedback: tuple[Feedback, ...] = ()
 
     @property
     def key(self) -> str:
@@ -134,6 +148,29 @@ def _edits(document: Mapping[str, Any], where: str, required: bool) -> tuple[Edi
     return tuple(edits)
 
 
+def _feedback(document: Mapping[str, Any], where: str) -> tuple[Feedback, ...]:
+    tables = document.get("feedback", [])
+    if not isinstance(tables, list):
+        raise CatalogueError(f"{where} : [[feedback]] doit être une liste de tables, trouvé {tables!r}")
+    found = []
+    for index, table in enumerate(tables, start=1):
+        here = f"{where}, [[feedback]] n° {index}"
+        if not isinstance(table, dict) or not {"criterion", "text"} <= set(table) <= {
+            "criterion",
+            "text",
+            "absent",
+        }:
+            raise CatalogueError(f"{here} : une table avec « criterion », « text » et, au choix, « absent »")
+        criterion, words = _string(table, "criterion", here), _string(table, "text", here)
+        if criterion != "*" and criterion not in CRITERION_IDS:
+            raise CatalogueError(f"{here} : critère inconnu {criterion!r}")
+        absent = table.get("absent", False)
+        if not words or not isinstance(absent, bool):
+            raise CatalogueError(f"{here} : « text » non vide et « absent » vaut true ou false")
+        found.append(Feedback(criterion, words, absent))
+    return tuple(found)
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         document: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -145,7 +182,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def load_mutant(path: Path) -> Mutant:
     where = f"mutant {path.stem}"
     document = _read_toml(path)
-    unknown = set(document) - {"description", "loses", "broken", "edit"}
+    unknown = set(document) - {"description", "loses", "broken", "edit", "feedback"}
     if unknown:
         raise CatalogueError(f"{where} : champ(s) inconnu(s) {sorted(unknown)}")
     loses = document.get("loses")
@@ -168,6 +205,7 @@ def load_mutant(path: Path) -> Mutant:
         edits=_edits(document, where, required=True),
         broken=broken,
         source=path,
+        feedback=_feedback(document, where),
     )
 
 
@@ -179,17 +217,18 @@ def load_variant(folder: Path) -> Variant:
     where = f"variante {folder.name}"
     files = tuple(folder / name for name in STUDENT_FILES if (folder / name).is_file())
     toml_path = folder / "variant.toml"
-    description, edits = "", tuple[Edit, ...]()
+    description, edits, feedback = "", tuple[Edit, ...](), tuple[Feedback, ...]()
     if toml_path.is_file():
         document = _read_toml(toml_path)
-        unknown = set(document) - {"description", "edit"}
+        unknown = set(document) - {"description", "edit", "feedback"}
         if unknown:
             raise CatalogueError(f"{where} : champ(s) inconnu(s) {sorted(unknown)}")
         description = _string(document, "description", where).strip()
         edits = _edits(document, where, required=not files)
+        feedback = _feedback(document, where)
     elif not files:
         raise CatalogueError(f"{where} : ni variant.toml ni fichier {' / '.join(STUDENT_FILES)}")
-    return Variant(folder.name, description, edits, files, folder)
+    return Variant(folder.name, description, edits, files, folder, feedback)
 
 
 def load_variants(folder: Path = VARIANTS_DIR) -> list[Variant]:
@@ -464,6 +503,11 @@ class Grade:
         """Why there is no usable result, with the end of the grader's output."""
         tail = "\n".join((self.stdout + "\n" + self.stderr).strip().splitlines()[-15:])
         return f"{self.error}\n--- fin de la sortie du correcteur ---\n{tail}"
+
+    def said(self, expected: Feedback) -> bool:
+        """Whether the report says ``expected.text`` under its criterion (anywhere for ``*``)."""
+        marks = self.marks.values() if expected.criterion == "*" else [self.marks.get(expected.criterion)]
+        return any(mark is not None and expected.text in mark.output for mark in marks)
 
     def feedback(self, criteria: Iterable[str]) -> str:
         lines = []

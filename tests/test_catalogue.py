@@ -17,6 +17,7 @@ from tests.catalogue import (
     SKELETON_KEY,
     SOLUTION_KEY,
     CatalogueError,
+    Feedback,
     Grade,
     Mutant,
     Variant,
@@ -188,3 +189,25 @@ def test_variant_scores_full_marks(variant: Variant, grades: dict[str, Grade]) -
         f"Attendu : {full_marks():g}/{full_marks():g} ; vu {result.score:g}, critères perdus : "
         f"{_ids(result.lost)}\n{result.feedback(result.lost)}"
     )
+
+
+# --- feedback said word for word -----------------------------------------------------------
+
+
+def _feedback_cases() -> list[object]:
+    cases = [(m.key, m.name, m.feedback) for m in MUTANTS if m.feedback]
+    cases += [(v.key, v.name, v.feedback) for v in VARIANTS if v.feedback]
+    return [pytest.param(key, feedback, id=name, marks=needs(key)) for key, name, feedback in cases]
+
+
+@pytest.mark.parametrize(("key", "feedback"), _feedback_cases())
+def test_report_says_the_declared_feedback_word_for_word(
+    key: str, feedback: tuple[Feedback, ...], grades: dict[str, Grade]
+) -> None:
+    result = _graded(grades, key)
+    wrong = [expected for expected in feedback if result.said(expected) == expected.absent]
+    shown = "\n".join(
+        f"  - {'jamais' if e.absent else 'mot pour mot'} sous {e.criterion} : « {e.text} »" for e in wrong
+    )
+    criteria = {e.criterion for e in wrong} - {"*"} or set(result.marks)
+    assert not wrong, f"{key} : attendu dans le rapport :\n{shown}\nVu :\n{result.feedback(criteria)}"

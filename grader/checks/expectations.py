@@ -143,10 +143,11 @@ def expect_error_logged(scenario: ScenarioView, failures: int) -> None:
 
 _CLOCK_OR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?")
 # A number standing alone (not inside a word or a file name), with an optional time unit.
-_DURATION = re.compile(
-    r"(?<![\w.,\-])(\d+(?:[.,]\d+)?)\s*(ms|millisecondes?|s|sec|secs|secondes?|seconds?)?(?![\w\-])",
-    re.IGNORECASE,
-)
+# The units people write: s, sec(s), seconde(s), second(s); ms, msec(s), millisec(s),
+# milliseconde(s), millisecond(s) (the longer ones first, so that « msec » is not read as « ms »).
+_UNITS = r"millisecondes?|milliseconds?|millisecs?|msecs?|ms|secondes?|seconds?|secs?|s"
+_DURATION = re.compile(rf"(?<![\w.,\-])(\d+(?:[.,]\d+)?)\s*({_UNITS})?(?![\w\-])", re.IGNORECASE)
+UNITS_READ = "s, sec, secondes, ms ou millisecondes"
 
 
 def durations_in(text: str) -> list[tuple[float, float]]:

@@ -28,7 +28,10 @@ def test_download_and_save_writes_one_image_and_returns_its_path(view: PartView)
     expect(
         returned.get("type") == "Path",
         f"download_and_save a renvoyé {shown_value(returned)}.",
-        "La fonction doit renvoyer le chemin (Path) du fichier qu'elle vient d'écrire.",
+        "Le contrat demande un objet Path (pathlib) : renvoyez le chemin lui-même (output_dir / nom), "
+        "sans le convertir en texte."
+        if returned.get("type") == "str"
+        else "La fonction doit renvoyer le chemin (Path) du fichier qu'elle vient d'écrire.",
     )
     image = scenario.images[0]
     name = Path(returned["path"]).name

@@ -9,9 +9,9 @@ from grader.checks.expectations import (
     fail_on_todo,
 )
 from grader.checks.marks import for_both_parts, observed_outside
-from grader.engine.observations import PartView, shown_value
+from grader.engine.observations import PartView, ScenarioView, shown_value
 from grader.engine.outcomes import NotDone, expect
-from grader.engine.plans import SERVER_FAULTS, Scenario
+from grader.engine.plans import DISK_IMAGES, SERVER_FAULTS, Scenario
 
 
 @for_both_parts("errors", reads=(Scenario.ERROR_CONNECTION, Scenario.ERROR_TIMEOUT))
@@ -45,17 +45,39 @@ def test_disk_write_error_is_logged_and_the_others_still_download(view: PartView
     """Une erreur d'écriture sur le disque est loguée et n'arrête pas les autres"""
     scenario = view.scenario(Scenario.ERROR_DISK)
     saved = len(scenario.files())
-    if saved != 3:
+    if saved != DISK_IMAGES - 1:
         fail_on_todo(scenario)
     crash = scenario.crash_text()
     expect(
-        saved == 3,
-        f"{saved} fichier(s) enregistré(s) sur 4 alors qu'une seule écriture a échoué (disque plein simulé)."
-        + (f" {crash}." if crash else ""),
-        "L'écriture du fichier peut lever OSError (IOError) : l'attrapez-vous dans download_and_save() pour "
-        "que les autres images continuent ?",
+        saved == DISK_IMAGES - 1,
+        f"{saved} fichier(s) enregistré(s) sur {DISK_IMAGES} alors qu'une seule écriture a échoué "
+        "(disque plein simulé)." + (f" {crash}." if crash else "") + _stopped_after(scenario, crash),
+        _disk_hint(scenario, crash),
     )
     expect_error_logged(scenario, failures=1)
+
+
+def _stopped_after(scenario: ScenarioView, crash: str) -> str:
+    """Said when main() returned normally but never tried the images after the failed write."""
+    if crash or scenario.write_opens >= DISK_IMAGES:
+        return ""
+    return (
+        f" main() s'est terminé normalement après {scenario.write_opens} ouverture(s) de fichier en "
+        f"écriture sur {DISK_IMAGES} : le lot s'arrête à l'échec."
+    )
+
+
+def _disk_hint(scenario: ScenarioView, crash: str) -> str:
+    """The cause the observations support: the OSError escapes, or main() stops the batch."""
+    if not crash and scenario.write_opens < DISK_IMAGES:
+        return (
+            "L'erreur d'écriture est bien rattrapée, mais main() n'essaie plus les images suivantes : "
+            "cherchez un break, un return ou une exception relancée dans la boucle de main()."
+        )
+    return (
+        "L'écriture du fichier peut lever OSError (IOError) : l'attrapez-vous dans download_and_save() pour "
+        "que les autres images continuent ?"
+    )
 
 
 @for_both_parts("errors", weight=0.5, reads=(Scenario.DOWNLOAD_ONE, Scenario.DOWNLOAD_404))

@@ -6,6 +6,7 @@ import logging
 
 from grader.checks.expectations import fail_on_todo, require_saved_images
 from grader.checks.marks import for_both_parts
+from grader.engine import text
 from grader.engine.observations import PartView, ScenarioView
 from grader.engine.outcomes import NotDone, expect
 from grader.engine.plans import Image, Scenario
@@ -68,7 +69,7 @@ def _silent_console(scenario: ScenarioView) -> None:
             f"{len(printed)} ligne(s) affichée(s) avec print() pendant main(), aucun message de logging.",
             PRINT_HINT,
         )
-    if int(scenario.observed.get("root_level", 0)) > logging.INFO and not scenario.records:
+    if scenario.root_level > logging.INFO and not scenario.records:
         expect(False, "Rien ne s'affiche dans la console pendant main().", LEVEL_HINT)
     expect(False, "Rien ne s'affiche dans la console pendant main().", PRINT_HINT)
 
@@ -183,7 +184,28 @@ def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
     expect(
         not silent,
         f"{len(silent)} URL sur {len(urls)} n'apparaissent pas dans la console du script.",
-        LEVEL_HINT
-        if int(scenario.observed.get("root_level", 0)) > logging.INFO
-        else 'Le bloc « if __name__ == "__main__": » appelle-t-il setup_logging() avant main() ?',
+        _why_urls_are_missing(scenario, console),
     )
+
+
+def _why_urls_are_missing(scenario: ScenarioView, console: str) -> str:
+    """The hint that what the script showed supports: its lines name something else, or
+    nothing is shown because setup_logging() is not called, or the level stays WARNING."""
+    shown = [line.strip() for line in console.splitlines() if line.strip()]
+    names = {path.rsplit("/", 1)[-1] for path in scenario.run.files}
+    naming_a_file = [line for line in shown if any(name and name in line for name in names)]
+    if naming_a_file:
+        return (
+            f"Vos lignes nomment le fichier enregistré (par exemple « {text.one_line(naming_a_file[0])} ») "
+            "mais jamais l'URL téléchargée : loguez l'URL elle-même, par exemple avant chaque téléchargement."
+        )
+    if shown:
+        return (
+            f"La console du script affiche {len(shown)} ligne(s) (par exemple « {text.one_line(shown[0])} ») "
+            "sans aucune URL : loguez chaque URL avant de la télécharger."
+        )
+    if not scenario.setup_logging_calls:
+        return 'Le bloc « if __name__ == "__main__": » appelle-t-il setup_logging() avant main() ?'
+    if scenario.root_level > logging.INFO:
+        return LEVEL_HINT
+    return PRINT_HINT

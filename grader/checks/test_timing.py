@@ -10,7 +10,7 @@ module's one: the stopwatch is judged on its own, whatever the state of the down
 
 from __future__ import annotations
 
-from grader.checks.expectations import durations_in
+from grader.checks.expectations import UNITS_READ, durations_in
 from grader.checks.marks import for_both_parts
 from grader.engine import text
 from grader.engine.french_numbers import fr_milliseconds, fr_number
@@ -75,10 +75,15 @@ def test_total_duration_is_displayed_at_the_end(view: PartView) -> None:
         ceiling = scenario.longest_duration
         shown_text, durations = _displayed(scenario)
         fitting = [value for value, rounding in durations if _fits(value, rounding, floor, ceiling)]
+        read = (
+            "durée(s) lue(s) : " + ", ".join(f"{fr_number(value)} s" for value, _ in durations)
+            if durations
+            else f"aucune durée lue (un nombre suivi de {UNITS_READ}, ou avec des décimales)"
+        )
         expect(
             bool(fitting),
             f"Durée réelle du lot : entre {fr_number(floor)} s et {fr_number(ceiling)} s ; fin de "
-            f"l'affichage : « {shown_text} ».",
+            f"l'affichage : « {shown_text} » ; {read}.",
             "Affichez la durée totale mesurée, une fois tous les téléchargements terminés (log ou print), "
             "avec son unité.",
         )

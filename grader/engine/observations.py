@@ -66,6 +66,10 @@ def shown_value(value: dict[str, Any]) -> str:
     """A returned value as the student would recognise it: a path by its file name only."""
     if value.get("type") == "Path":
         return f"le chemin de « {shown_name(Path(str(value['path'])).name)} »"
+    if value.get("type") == "str":  # often a path written as text: shown like one, but said
+        raw = str(value.get("repr", ""))
+        inner = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
+        return f"une chaîne de caractères (str) et non un Path : « {shown_name(inner.rsplit('/', 1)[-1])} »"
     return text.one_line(value.get("repr", "None"), text.MAX_VALUE_CHARS)
 
 
@@ -176,6 +180,21 @@ class ScenarioView:
         """The served images whose exact bytes are in a file of ``folder``."""
         contents = set(self.files(folder).values())
         return [image for image in self.images if image.body in contents]
+
+    @property
+    def setup_logging_calls(self) -> int:
+        """Script scenario: how many times the file's own block called setup_logging()."""
+        return int(self.observed.get("setup_logging_calls", 0))
+
+    @property
+    def root_level(self) -> int:
+        """The root logger's level when the scenario ended (WARNING if logging was left alone)."""
+        return int(self.observed.get("root_level", 0))
+
+    @property
+    def write_opens(self) -> int:
+        """How many files the student's code opened for writing in the output folder."""
+        return int(self.observed.get("writes", 0))
 
     @property
     def mkdir_calls(self) -> int:

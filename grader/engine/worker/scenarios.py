@@ -411,6 +411,23 @@ def _recording_main(module: ModuleType, seen: list[float]) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _counting_calls(module: ModuleType, name: str, calls: list[str]) -> Iterator[None]:
+    """Counts the calls of the module's function ``name`` (the script's own block calls it)."""
+    original = getattr(module, name, None)
+    if not callable(original):
+        yield
+        return
+
+    @functools.wraps(original)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return original(*args, **kwargs)
+
+    with mock.patch.object(module, name, counted):
+        yield
+
+
 def scenario_script(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     """The file's own ``if __name__ == "__main__":`` block, with IMAGE_URLS pointed at ``urls``."""
     module = context.module
@@ -435,7 +452,8 @@ def scenario_script(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     logs.bare_root()
     results: list[float] = []
     start = time.perf_counter()
-    with _recording_main(module, results):
+    setup_calls: list[str] = []
+    with _recording_main(module, results), _counting_calls(module, "setup_logging", setup_calls):
         outcome, _ = call(lambda: exec(code, module.__dict__), context.folder)
     elapsed = time.perf_counter() - start
     context.guard.first_local_connect = None
@@ -447,6 +465,7 @@ def scenario_script(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
         "elapsed": elapsed,
         "main_result": results[-1] if results else None,
         "has_main_block": bool(blocks),
+        "setup_logging_calls": len(setup_calls),
         "urls": urls,
         "root_level": logging.getLogger().level,
         "output_dir": str(output_dir) if isinstance(output_dir, str | Path) else None,
