@@ -7,6 +7,16 @@ import re
 from grader.engine.observations import ScenarioView, shown_name
 from grader.engine.outcomes import Broken, NotDone, expect
 
+AWAIT_HINT = (
+    "Une coroutine, comme le résultat d'asyncio.gather(...), ne fait rien tant qu'elle n'est pas "
+    "attendue : il manque un await à la ligne indiquée."
+)
+
+
+def _fail_if_never_awaited(scenario: ScenarioView, what: str) -> None:
+    dropped = scenario.never_awaited_text()
+    expect(not dropped, f"{what} : {dropped}.", AWAIT_HINT)
+
 
 def require_some_work(scenario: ScenarioView, function: str = "main()", served: int = 0) -> None:
     """A check of an absence earns nothing unless the code did something: it sent requests.
@@ -21,6 +31,7 @@ def require_some_work(scenario: ScenarioView, function: str = "main()", served: 
     crash = scenario.crash_text(function)
     if crash:
         raise Broken(crash)
+    _fail_if_never_awaited(scenario, f"{function} n'a envoyé aucune requête")
     expect(
         False,
         f"{function} n'a envoyé aucune requête : rien à vérifier ici.",
@@ -39,6 +50,7 @@ def require_saved_images(scenario: ScenarioView, function: str = "main()", folde
     crash = scenario.crash_text(function)
     if crash:
         raise Broken(crash)
+    _fail_if_never_awaited(scenario, f"{function} n'a enregistré aucune image")
     expect(
         False,
         f"{function} n'a enregistré aucune image ({scenario.requests_sent} requête(s) envoyée(s), "
@@ -65,9 +77,8 @@ def _empty_files_hint(scenario: ScenarioView, folder: str) -> str:
     empty = [name for name, body in files.items() if not body]
     if not files or len(empty) != len(files):
         return ""
-    dropped = scenario.observed.get("never_awaited") or []
-    if dropped:
-        return f" Les fichiers sont vides : une coroutine n'a jamais été attendue ({'; '.join(dropped)})."
+    if scenario.never_awaited:
+        return f" Les fichiers sont vides : {scenario.never_awaited_text()}."
     return " Les fichiers sont vides : l'écriture n'a jamais eu lieu."
 
 
@@ -79,12 +90,15 @@ def expect_saved(scenario: ScenarioView, function: str, folder: str = "images") 
     if len(saved) < len(images):
         fail_on_todo(scenario)
     empty = _empty_files_hint(scenario, folder)
+    dropped = "" if empty or not scenario.never_awaited else f" {scenario.never_awaited_text()}."
     expect(
         len(saved) == len(images),
         f"Après {function}, {len(saved)} image(s) sur {len(images)} se trouvent dans le dossier de "
-        f"sortie ({len(files)} fichier(s)).{empty}{_elsewhere(scenario, folder)}",
+        f"sortie ({len(files)} fichier(s)).{empty}{dropped}{_elsewhere(scenario, folder)}",
         "Vérifiez que chaque await est bien là (response.read(), file.write()) et que le contenu est écrit."
         if empty
+        else AWAIT_HINT
+        if dropped
         else "Enregistrez-vous le contenu binaire de chaque réponse, dans le dossier reçu en paramètre, "
         "avec un nom de fichier propre à chaque URL (filename_from_url) ?",
     )
@@ -108,11 +122,14 @@ def expect_file_count(scenario: ScenarioView, situation: str, folder: str = "ima
     if len(files) != expected or crash:
         fail_on_todo(scenario)
     stopped = f" {crash} : l'erreur n'a pas été rattrapée." if crash else ""
+    dropped = f" {scenario.never_awaited_text()}." if scenario.never_awaited and not files else ""
     expect(
         len(files) == expected and not crash,
         f"Après {situation}, {len(files)} fichier(s) dans le dossier de sortie, {expected} attendu(s)."
-        f"{stopped}{_elsewhere(scenario, folder)}",
-        "Une image en échec ne doit ni arrêter les autres ni laisser de fichier : où se trouvent vos "
+        f"{stopped}{dropped}{_elsewhere(scenario, folder)}",
+        AWAIT_HINT
+        if dropped
+        else "Une image en échec ne doit ni arrêter les autres ni laisser de fichier : où se trouvent vos "
         "try/except, et que font-ils ?",
     )
 
@@ -133,9 +150,11 @@ def expect_no_error_page(scenario: ScenarioView, folder: str = "images") -> None
 
 def expect_error_logged(scenario: ScenarioView, failures: int) -> None:
     logged = scenario.errors_logged()
+    printed = len(scenario.printed.splitlines())
     expect(
         logged >= failures,
-        f"{failures} téléchargement(s) en échec, {logged} message(s) de niveau ERROR ou plus.",
+        f"{failures} téléchargement(s) en échec, {logged} message(s) de niveau ERROR ou plus"
+        + (f" ; {printed} ligne(s) affichée(s) avec print()." if printed else "."),
         "Chaque échec doit être logué explicitement au niveau ERROR (logger.error ou logger.exception), "
         "pas avec print ni en silence.",
     )

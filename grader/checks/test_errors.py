@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from grader.checks.expectations import (
+    AWAIT_HINT,
     expect_error_logged,
     expect_file_count,
     expect_no_error_page,
     fail_on_todo,
 )
+from grader.checks.handlers import shadowed_clauses
 from grader.checks.marks import for_both_parts, observed_outside
 from grader.engine.observations import PartView, ScenarioView, shown_value
 from grader.engine.outcomes import NotDone, expect
-from grader.engine.plans import DISK_IMAGES, SERVER_FAULTS, Scenario
+from grader.engine.plans import DISK_FAILS_AT, DISK_IMAGES, SERVER_FAULTS, Scenario
 
 
 @for_both_parts("errors", reads=(Scenario.ERROR_CONNECTION, Scenario.ERROR_TIMEOUT))
 def test_connection_error_is_logged_and_the_others_still_download(view: PartView, notes: list[str]) -> None:
     """Une erreur réseau est loguée et n'empêche pas les autres téléchargements"""
     scenario = view.scenario(Scenario.ERROR_CONNECTION)
+    # A remark worth no points: the errors are still caught and logged (README, grading table).
+    notes.extend(clause.remark() for clause in shadowed_clauses(view.source))
     expect_file_count(scenario, "main() avec une erreur de connexion")
     expect_error_logged(scenario, failures=1)
     if view.part == "async":
@@ -58,8 +62,11 @@ def test_disk_write_error_is_logged_and_the_others_still_download(view: PartView
 
 
 def _stopped_after(scenario: ScenarioView, crash: str) -> str:
-    """Said when main() returned normally but never tried the images after the failed write."""
-    if crash or scenario.write_opens >= DISK_IMAGES:
+    """Said when main() returned normally but never tried the images after the failed write,
+    or when it never awaited its downloads."""
+    if scenario.never_awaited and not scenario.write_opens:
+        return f" {scenario.never_awaited_text()}."
+    if crash or not DISK_FAILS_AT <= scenario.write_opens < DISK_IMAGES:
         return ""
     return (
         f" main() s'est terminé normalement après {scenario.write_opens} ouverture(s) de fichier en "
@@ -68,8 +75,11 @@ def _stopped_after(scenario: ScenarioView, crash: str) -> str:
 
 
 def _disk_hint(scenario: ScenarioView, crash: str) -> str:
-    """The cause the observations support: the OSError escapes, or main() stops the batch."""
-    if not crash and scenario.write_opens < DISK_IMAGES:
+    """The cause the observations support: the OSError escapes, main() stops the batch, or
+    main() never awaits its downloads."""
+    if scenario.never_awaited and not scenario.write_opens:
+        return AWAIT_HINT
+    if not crash and DISK_FAILS_AT <= scenario.write_opens < DISK_IMAGES:
         return (
             "L'erreur d'écriture est bien rattrapée, mais main() n'essaie plus les images suivantes : "
             "cherchez un break, un return ou une exception relancée dans la boucle de main()."

@@ -137,6 +137,14 @@ def test_console_log_shows_each_error(view: PartView, notes: list[str]) -> None:
         if not warnings and scenario.failed_call is not None:
             continue  # stopped by the error without logging it: the errors criterion's business
         shown = "\n".join(scenario.console)
+        printed = scenario.printed.splitlines()
+        if not warnings and printed:
+            expect(
+                False,
+                f"Aucun message de logging pour l'échec de l'image en erreur ({situation}) : "
+                f"{len(printed)} ligne(s) affichée(s) avec print() pendant main().",
+                PRINT_HINT,
+            )
         # Judged on what was shown, even if main() stopped later for another reason.
         expect(
             any(message and message in shown for message in warnings),

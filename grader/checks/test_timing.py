@@ -10,7 +10,7 @@ module's one: the stopwatch is judged on its own, whatever the state of the down
 
 from __future__ import annotations
 
-from grader.checks.expectations import UNITS_READ, durations_in
+from grader.checks.expectations import AWAIT_HINT, UNITS_READ, durations_in
 from grader.checks.marks import for_both_parts
 from grader.engine import text
 from grader.engine.french_numbers import fr_milliseconds, fr_number
@@ -21,6 +21,12 @@ from grader.engine.plans import TIMING_IMAGES, TIMING_LATENCIES, Scenario
 STOPWATCH_HINT = (
     "Prenez l'heure avec le module time (time.perf_counter()) avant le premier téléchargement et après le "
     "dernier, et renvoyez la différence, en secondes."
+)
+
+
+DISPLAY_HINT = (
+    "Affichez la durée totale mesurée, une fois tous les téléchargements terminés (log ou print), "
+    "avec son unité."
 )
 
 
@@ -41,18 +47,20 @@ def test_main_returns_the_total_duration_in_seconds(view: PartView) -> None:
     for scenario, value, latency in zip(runs, values, TIMING_LATENCIES[view.part], strict=True):
         wall = scenario.longest_duration
         floor = waits * latency
+        dropped = scenario.never_awaited_text()
         expect(
             value is not None and floor * 0.9 <= value <= wall + 0.05,
             f"main() a renvoyé {shown_value(scenario.returned())} ; le lot de {TIMING_IMAGES} images "
             f"à {fr_milliseconds(latency)} de latence a pris {fr_number(wall)} s (au moins "
-            f"{fr_number(floor)} s attendus).",
-            STOPWATCH_HINT,
+            f"{fr_number(floor)} s attendus)."
+            + (f" main() n'attend pas ses téléchargements : {dropped}." if dropped else ""),
+            AWAIT_HINT if dropped else STOPWATCH_HINT,
         )
 
 
 def _displayed(scenario: ScenarioView) -> tuple[str, list[tuple[float, float]]]:
     """The end of what main() showed, and the durations read in it (value, rounding)."""
-    tail = scenario.console[-3:] or [message for _, message in scenario.records[-3:]]
+    tail = scenario.console_messages[-3:] or [message for _, message in scenario.records[-3:]]
     printed = scenario.printed
     seen = " / ".join(text.one_line(line) for line in tail + printed.strip().splitlines()[-2:]) or "rien"
     return seen, durations_in("\n".join(tail) + "\n" + printed)
@@ -80,12 +88,13 @@ def test_total_duration_is_displayed_at_the_end(view: PartView) -> None:
             if durations
             else f"aucune durée lue (un nombre suivi de {UNITS_READ}, ou avec des décimales)"
         )
+        dropped = scenario.never_awaited_text()
         expect(
             bool(fitting),
             f"Durée réelle du lot : entre {fr_number(floor)} s et {fr_number(ceiling)} s ; fin de "
-            f"l'affichage : « {shown_text} » ; {read}.",
-            "Affichez la durée totale mesurée, une fois tous les téléchargements terminés (log ou print), "
-            "avec son unité.",
+            f"l'affichage : « {shown_text} » ; {read}."
+            + (f" main() n'attend pas ses téléchargements : {dropped}." if dropped else ""),
+            AWAIT_HINT if dropped else DISPLAY_HINT,
         )
         shown.append(fitting)
     # Load can stretch both windows until they overlap: a duration written in the code is then

@@ -7,6 +7,7 @@ the report repeats under every criterion it costs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -39,6 +40,31 @@ CRASH_HINT = (
 def _line_number(value: object) -> str:
     """A line number as digits only (the worker sends an int; anything else shows as « ? »)."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b")
+
+
+def without_tracebacks(lines: Iterable[str]) -> list[str]:
+    """Console lines, less those of a printed traceback: its header, its indented frames and
+    code, its carets, and its final « SomeError: … » line."""
+    kept = []
+    in_traceback = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("Traceback (most recent call last)") or "site-packages" in line:
+            in_traceback = True
+            continue
+        if in_traceback and (line[:1].isspace() or not stripped or set(stripped) <= set("^~ ")):
+            continue
+        if in_traceback and (
+            _EXCEPTION_LINE.match(stripped) or stripped.startswith(("During handling", "The above"))
+        ):
+            in_traceback = not _EXCEPTION_LINE.match(stripped)
+            continue
+        in_traceback = False
+        kept.append(line)
+    return kept
 
 
 def chain_text(chain: Iterable[dict[str, Any]]) -> str:
@@ -182,6 +208,20 @@ class ScenarioView:
         return [image for image in self.images if image.body in contents]
 
     @property
+    def never_awaited(self) -> list[str]:
+        """Coroutines (or asyncio.gather()) created and never awaited, each with its line if known."""
+        return [text.one_line(item, text.MAX_NAME_CHARS) for item in self.observed.get("never_awaited") or []]
+
+    def never_awaited_text(self) -> str:
+        """« asyncio.gather() (async_downloader.py, ligne 108) n'est jamais attendu (await oublié) » or ''."""
+        dropped = self.never_awaited
+        if not dropped:
+            return ""
+        return (
+            f"{' ; '.join(dropped)} n'{'est' if len(dropped) == 1 else 'ont'} jamais attendu (await oublié)"
+        )
+
+    @property
     def setup_logging_calls(self) -> int:
         """Script scenario: how many times the file's own block called setup_logging()."""
         return int(self.observed.get("setup_logging_calls", 0))
@@ -215,6 +255,13 @@ class ScenarioView:
         return [str(line) for line in self.observed.get("console") or [] if self.shown.shows_line(str(line))]
 
     @cached_property
+    def console_messages(self) -> list[str]:
+        """The console lines without the tracebacks printed among them (asyncio's « exception
+        was never retrieved », logger.exception…): their frames belong to libraries, never
+        to a report."""
+        return without_tracebacks(self.console)
+
+    @cached_property
     def records(self) -> list[tuple[int, str]]:
         """Every log record created, with its level; only those whose message was shown."""
         reported = self.observed.get("records") or []
@@ -241,6 +288,11 @@ class PartView:
     @property
     def file_name(self) -> str:
         return PART_FILES[self.part]
+
+    @property
+    def source(self) -> str:
+        """The student's file, as the supervisor read it (empty if it could not)."""
+        return self.run.source
 
     def load_problem(self) -> Exception | None:
         """Why the module cannot be graded at all, as the outcome to raise; None if it loads."""

@@ -53,7 +53,8 @@ SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY = 4, 0.02
 SERVER_ERROR_IMAGES, SERVER_ERROR_LATENCY = 4, 0.02
 SERVER_FAULTS = ("404", "500", "drop")
 TIMING_IMAGES = 4
-DISK_IMAGES = 4  # the second file opened for writing fails like a full disk
+DISK_IMAGES = 4
+DISK_FAILS_AT = 2  # the second file opened for writing fails like a full disk
 # Far apart, so that a duration written in the code cannot fit both runs, even on a busy machine.
 TIMING_LATENCIES = {"sync": (0.01, 0.06), "async": (0.02, 0.25)}
 
@@ -172,7 +173,7 @@ def build(part: str) -> PartPlan:
     ):
         add(*_with_failure(name, kind))
     disk = image_set(DISK_IMAGES, start=21)
-    add(_main(Scenario.ERROR_DISK, disk, fail_open=2), disk)
+    add(_main(Scenario.ERROR_DISK, disk, fail_open=DISK_FAILS_AT), disk)
     if part == "async":
         add(*_with_failure(Scenario.ERROR_TIMEOUT, "timeout"))
     three = image_set(3, start=31)

@@ -15,10 +15,11 @@ import contextlib
 import functools
 import inspect
 import logging
+import sys
 import time
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -118,7 +119,43 @@ async def _with_heartbeat(work: Coroutine[Any, Any, Any], beats: Beats) -> Any:
             await beating
 
 
-def run_main(context: Context, urls: list[str], output_dir: Path, beats: Beats) -> Call:
+@dataclass
+class Gathers:
+    """The student's asyncio.gather() calls, and those still running when main() returned:
+    a gather never awaited (its tasks then fail on a closed session, or are cancelled)."""
+
+    folder: str
+    made: list[tuple[Any, str]] = field(default_factory=list)
+    left_behind: list[str] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def recording(self, module: ModuleType) -> Iterator[None]:
+        original = asyncio.gather
+
+        def gather(*awaitables: Any, **kwargs: Any) -> Any:
+            future = original(*awaitables, **kwargs)
+            caller = sys._getframe(1)
+            where = "asyncio.gather()"
+            if caller.f_code.co_filename.startswith(self.folder):
+                where += f" ({Path(caller.f_code.co_filename).name}, ligne {caller.f_lineno})"
+                self.made.append((future, where))
+            return future
+
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(mock.patch.object(asyncio, "gather", gather))
+            if getattr(module, "gather", None) is original:  # from asyncio import gather
+                stack.enter_context(mock.patch.object(module, "gather", gather))
+            yield
+
+    async def watch(self, work: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            return await work
+        finally:
+            self.left_behind += [where for future, where in self.made if not future.done()]
+            self.made.clear()
+
+
+def run_main(context: Context, urls: list[str], output_dir: Path, beats: Beats, gathers: Gathers) -> Call:
     main = context.function("main")
     if main is None:
         return _missing("main")
@@ -127,7 +164,9 @@ def run_main(context: Context, urls: list[str], output_dir: Path, beats: Beats) 
         return outcome
     if not inspect.iscoroutinefunction(main):
         return _not_a_coroutine("main")
-    outcome, _ = call(lambda: asyncio.run(_with_heartbeat(main(urls, output_dir), beats)), context.folder)
+    outcome, _ = call(
+        lambda: asyncio.run(_with_heartbeat(gathers.watch(main(urls, output_dir)), beats)), context.folder
+    )
     return outcome
 
 
@@ -204,6 +243,7 @@ def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
         console = logs.default_console()
     printed = logs.ObservedBuffer()
     beats = Beats([])
+    gathers = Gathers(context.folder)
     runs: list[dict[str, Any]] = []
     aiofiles_opened, aiofiles_patch = _aiofiles_opens()
     create = functools.partial(context.guard.own_mkdir, output_dir) if spec.auto_create else None
@@ -225,6 +265,7 @@ def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
         watch = stack.enter_context(context.guard.watch_writes(output_dir, spec.fail_open))
         if context.is_async:
             stack.enter_context(aiofiles_patch)
+            stack.enter_context(gathers.recording(context.module))
         if spec.stand_in and context.function("download_and_save") is not None:
             stack.enter_context(stand_in)
         stack.enter_context(contextlib.redirect_stdout(printed))
@@ -232,7 +273,7 @@ def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
         warnings.simplefilter("always", RuntimeWarning)
         for _ in range(spec.runs):
             start = time.perf_counter()
-            outcome = run_main(context, urls, output_dir, beats)
+            outcome = run_main(context, urls, output_dir, beats, gathers)
             runs.append({"call": outcome.as_json(), "wall": time.perf_counter() - start})
             if outcome.status != "ok":
                 break
@@ -253,7 +294,9 @@ def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
         "blocked": blocked,
         "beats": beats.as_json(),
         "names": _names(context, urls),
-        "never_awaited": _never_awaited(caught, context.folder),
+        "never_awaited": list(dict.fromkeys(gathers.left_behind + _never_awaited(caught, context.folder)))[
+            :5
+        ],
     }
     if traffic is not None:
         observed["traffic"] = traffic.summary()
@@ -269,7 +312,7 @@ def _never_awaited(caught: list[warnings.WarningMessage], folder: str) -> list[s
             name = text.split(" was never")[0].removeprefix("coroutine ").strip("'")
             shown = f"{name}()" if "<" not in name else "une coroutine"
             if str(warning.filename).startswith(folder):
-                shown += f", {Path(warning.filename).name} ligne {warning.lineno}"
+                shown += f" ({Path(warning.filename).name}, ligne {warning.lineno})"
             found.append(shown)
     return list(dict.fromkeys(found))[:5]
 
