@@ -65,10 +65,11 @@ def test_main_reuses_its_connections_on_a_real_server(view: PartView) -> None:
     if not sent:
         fail_on_todo(scenario)
         expect(False, NO_REQUEST, "Appelez download_and_save() pour chaque URL reçue, avec la session.")
+    in_flight = f", au plus {stats.max_in_flight} requêtes à la fois" if stats.max_in_flight > 1 else ""
     expect(
-        connections <= ports,
+        connections <= stats.connection_budget,
         f"Le serveur local a reçu {sent} requête(s) sur {connections} connexion(s) TCP distinctes "
-        f"({ports} serveur(s)).",
+        f"({ports} serveur(s){in_flight}).",
         f"Une seule {SESSION_CLASS[view.part]} garde ses connexions ouvertes d'une requête à l'autre : "
         "où la créez-vous ?",
     )

@@ -246,6 +246,12 @@ class ScenarioView:
         return dict(self.observed.get("traffic") or {})
 
     @property
+    def download_span(self) -> float | None:
+        """Seconds from the first request sent to the last reply handed over (mocked HTTP)."""
+        span = self.traffic.get("span")
+        return float(span) if isinstance(span, int | float) and not isinstance(span, bool) else None
+
+    @property
     def requests_sent(self) -> int:
         return int(self.traffic.get("requests", 0))
 

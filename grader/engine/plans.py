@@ -47,7 +47,9 @@ PART_LIMIT = 15.0
 SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.02
 # main() called on the loopback server: in part 2 long enough to tell overlap from sequence.
 SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
-SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY = 4, 0.02
+# More images than a small thread pool has threads: a pool sharing one session must then
+# reuse its connections too (tests/variants/concurrent_futures_partie_1).
+SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY = 8, 0.01
 # main() on a loopback server whose URLs fail in the middle of the batch: two images, then
 # these faults (a 404 page, a 500 page, a connection cut before any answer), then two more.
 SERVER_ERROR_IMAGES, SERVER_ERROR_LATENCY = 4, 0.02

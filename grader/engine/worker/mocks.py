@@ -47,6 +47,16 @@ class Traffic:
     sessions: list[int] = field(default_factory=list)
     closed: set[int] = field(default_factory=set)
     sent: list[tuple[int, str]] = field(default_factory=list)
+    first_sent: float | None = None  # time.perf_counter() when the first request was sent
+    last_reply: float | None = None  # … and when the last reply was handed over
+
+    def sending(self, session: int, url: str) -> None:
+        self.sent.append((session, url))
+        if self.first_sent is None:
+            self.first_sent = time.perf_counter()
+
+    def replied(self) -> None:
+        self.last_reply = time.perf_counter()
 
     def summary(self, given_session: int | None = None) -> dict[str, Any]:
         senders = {session for session, _ in self.sent}
@@ -57,6 +67,11 @@ class Traffic:
             "senders": len(senders),
             "all_from_one_session": len(senders) == 1 and senders <= set(self.sessions),
             "all_from_given_session": given_session is not None and senders == {given_session},
+            # How long the downloads took, first request to last reply: what a stopwatch around
+            # them must cover, whether they ran one after the other or together.
+            "span": (self.last_reply - self.first_sent)
+            if self.first_sent is not None and self.last_reply is not None
+            else None,
         }
 
 
@@ -170,9 +185,12 @@ def _requests_mock(
         original_init(session, *args, **kwargs)
 
     def send(session: requests.Session, request: Any, **kwargs: Any) -> Any:
-        traffic.sent.append((id(session), str(request.url)))
+        traffic.sending(id(session), str(request.url))
         on_request()
-        return original_send(session, request, **kwargs)
+        try:
+            return original_send(session, request, **kwargs)
+        finally:
+            traffic.replied()
 
     def close(session: requests.Session) -> None:
         traffic.closed.add(id(session))
@@ -200,7 +218,7 @@ class _RecordingMock(MockedAiohttp):
 
     async def _request_mock(self, orig_self: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> Any:
         url = str(kwargs.get("str_or_url", args[1] if len(args) > 1 else ""))
-        self._traffic.sent.append((id(orig_self), url))
+        self._traffic.sending(id(orig_self), url)
         if orig_self.closed:  # refused at once, as aiohttp does
             return await super()._request_mock(orig_self, *args, **kwargs)
         self._on_request()
@@ -209,6 +227,7 @@ class _RecordingMock(MockedAiohttp):
             return await super()._request_mock(orig_self, *args, **kwargs)
         finally:
             self._turns.done(ticket)
+            self._traffic.replied()
 
 
 @contextmanager
@@ -275,3 +294,6 @@ def mocked_http(
     traffic.sessions += blocking.sessions
     traffic.sent += blocking.sent
     traffic.closed |= blocking.closed
+    starts = [t for t in (traffic.first_sent, blocking.first_sent) if t is not None]
+    ends = [t for t in (traffic.last_reply, blocking.last_reply) if t is not None]
+    traffic.first_sent, traffic.last_reply = min(starts, default=None), max(ends, default=None)
