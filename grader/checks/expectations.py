@@ -39,12 +39,15 @@ def require_some_work(scenario: ScenarioView, function: str = "main()", served: 
     )
 
 
-def require_saved_images(scenario: ScenarioView, function: str = "main()", folder: str = "images") -> None:
-    """A check of an absence about the images earns nothing unless images were saved.
+def require_saved_images(
+    scenario: ScenarioView, function: str = "main()", folder: str = "images", any_file: bool = False
+) -> None:
+    """A check of an absence about the images earns nothing unless images were saved (with
+    ``any_file``: unless files were written, whatever they hold).
 
     Raises NotDone for a TODO, Broken for a crash before any image, Lost otherwise.
     """
-    if scenario.saved(folder):
+    if scenario.saved(folder) or (any_file and scenario.files(folder)):
         return
     fail_on_todo(scenario)
     crash = scenario.crash_text(function)

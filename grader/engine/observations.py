@@ -213,13 +213,14 @@ class ScenarioView:
         return [text.one_line(item, text.MAX_NAME_CHARS) for item in self.observed.get("never_awaited") or []]
 
     def never_awaited_text(self) -> str:
-        """« asyncio.gather() (async_downloader.py, ligne 108) n'est jamais attendu (await oublié) » or ''."""
+        """« asyncio.gather() (async_downloader.py, ligne 108) : cet appel n'est jamais attendu
+        (await oublié) », or ''."""
         dropped = self.never_awaited
         if not dropped:
             return ""
-        return (
-            f"{' ; '.join(dropped)} n'{'est' if len(dropped) == 1 else 'ont'} jamais attendu (await oublié)"
-        )
+        if len(dropped) == 1:
+            return f"{dropped[0]} : cet appel n'est jamais attendu (await oublié)"
+        return f"{' ; '.join(dropped)} : ces appels ne sont jamais attendus (await oublié)"
 
     @property
     def setup_logging_calls(self) -> int:
@@ -235,6 +236,11 @@ class ScenarioView:
     def write_opens(self) -> int:
         """How many files the student's code opened for writing in the output folder."""
         return int(self.observed.get("writes", 0))
+
+    @property
+    def aiofiles_opens(self) -> int:
+        """Part 2: how many files the student's code opened for writing with aiofiles.open()."""
+        return int(self.observed.get("aiofiles_writes", 0))
 
     @property
     def mkdir_calls(self) -> int:
