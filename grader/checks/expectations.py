@@ -119,9 +119,8 @@ def expect_file_count(scenario: ScenarioView, situation: str, folder: str = "ima
     and main() still standing at the end: an error it let through is not handled."""
     files = scenario.files(folder)
     expected = len(scenario.images)
-    failed = scenario.failed_call or {}
     # An exception let through is an error not handled; sys.exit() is another criterion's business.
-    crash = scenario.crash_text() if failed.get("status") == "raised" else ""
+    crash = scenario.escaped_error()
     if len(files) != expected or crash:
         fail_on_todo(scenario)
     stopped = f" {crash} : l'erreur n'a pas été rattrapée." if crash else ""

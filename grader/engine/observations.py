@@ -181,6 +181,11 @@ class ScenarioView:
         failed = self.failed_call
         return describe_call(function, failed) if failed else ""
 
+    def escaped_error(self, function: str = "main()") -> str:
+        """The exception that ended the call, said in French, or '' (a sys.exit() is not one)."""
+        failed = self.failed_call or {}
+        return self.crash_text(function) if failed.get("status") == "raised" else ""
+
     # -- what was seen ---------------------------------------------------------------------
 
     @property
