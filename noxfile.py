@@ -150,7 +150,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def flake(session: nox.Session) -> None:
-    """Corrige la solution et tout le catalogue 20 fois, les deux cœurs chargés : mêmes notes ?"""
+    """Corrige la solution et le catalogue 20 fois, un ordre des réponses par passe, sous charge."""
     _python(session, "-m", "tests.flake", *session.posargs)
 
 
