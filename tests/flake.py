@@ -34,6 +34,16 @@ def _marks(grade: Grade) -> tuple[tuple[str, float], ...] | str:
     return tuple(sorted((criterion, mark.score) for criterion, mark in grade.marks.items()))
 
 
+def _differing(marks: set[object], every: Counter[object]) -> str:
+    """The criteria whose score moved between passes, with the scores seen under one order."""
+    tables = [dict(m) for m in every if isinstance(m, tuple)]
+    moving = sorted({c for table in tables for c in table if len({t.get(c) for t in tables}) > 1})
+    here = [dict(m) for m in marks if isinstance(m, tuple)]
+    problems = [m for m in marks if isinstance(m, str)]
+    shown = ", ".join(f"{c} = {sorted({t.get(c, 0.0) for t in here})}" for c in moving)
+    return "; ".join([shown or "mêmes notes", *map(str, problems)])
+
+
 def order_of_pass(run: int, orders: list[str]) -> str:
     """The reply order forced on pass ``run`` (from 1): the orders in turn."""
     return orders[(run - 1) % len(orders)]
@@ -93,10 +103,10 @@ def main() -> int:
         f"\n{len(targets)} dossiers × {args.runs} passes, {args.burners} processus de charge, "
         f"ordres des réponses : {', '.join(orders)}."
     )
-    for key, marks in sorted(unstable.items()):
-        print(f"INSTABLE {key} : {dict(marks)}")
+    for key in sorted(unstable):
+        print(f"INSTABLE {key} :")
         for order, seen_marks in by_order[key].items():
-            print(f"    réponses {order} : {len(seen_marks)} note(s) différente(s)")
+            print(f"    réponses {order} : {_differing(seen_marks, unstable[key])}")
     print(
         "Résultat :",
         "notes identiques à chaque passe." if not unstable else f"{len(unstable)} dossier(s) instable(s).",
