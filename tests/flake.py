@@ -18,8 +18,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from grader.engine.worker import REPLY_ORDER_VARIABLE, REPLY_ORDERS
+from grader.engine.plans import REPLY_ORDER_VARIABLE
+from grader.engine.worker.protocol import ReplyOrder
 from tests.catalogue import CATALOGUE, Grade, all_targets, grade_all
+
+REPLY_ORDERS = tuple(str(order) for order in ReplyOrder)
 
 
 def _burn(seconds: float) -> None:

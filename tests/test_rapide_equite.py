@@ -11,8 +11,8 @@ import pytest
 from grader.checks.expectations import durations_in
 from grader.checks.handlers import shadowed_clauses
 from grader.engine.observations import without_tracebacks
-from grader.engine.worker import REPLY_ORDERS
 from grader.engine.worker.mocks import Failure, mocked_http
+from grader.engine.worker.protocol import ReplyOrder
 
 IMAGES = [(f"https://images.example.org/{i}.png", b"png%d" % i) for i in range(4)]
 BAD = "https://cdn.example.net/img/broken.png"
@@ -25,7 +25,7 @@ EXPECTED_ORDER = {
 }
 
 
-def _replies_in_order(order: str, latency: float) -> list[int]:
+def _replies_in_order(order: ReplyOrder, latency: float) -> list[int]:
     handed: list[int] = []
 
     async def one(session: aiohttp.ClientSession, index: int) -> None:
@@ -41,9 +41,9 @@ def _replies_in_order(order: str, latency: float) -> list[int]:
     return handed
 
 
-@pytest.mark.parametrize("order", REPLY_ORDERS)
+@pytest.mark.parametrize("order", list(ReplyOrder))
 @pytest.mark.parametrize("latency", [0.0, 0.01])
-def test_mocked_replies_reach_the_tasks_in_the_forced_order(order: str, latency: float) -> None:
+def test_mocked_replies_reach_the_tasks_in_the_forced_order(order: ReplyOrder, latency: float) -> None:
     handed = _replies_in_order(order, latency)
     assert handed == EXPECTED_ORDER[order], (
         f"Attendu : réponses remises dans l'ordre {EXPECTED_ORDER[order]} (ordre « {order} », latence "

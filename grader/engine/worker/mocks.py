@@ -137,7 +137,7 @@ class Turns:
                 await asyncio.sleep(self.latency)
             while min(self._in_flight.values()) != self._in_flight[ticket]:
                 await self._event().wait()
-            if self.order != REPLY_ORDERS[0]:  # forced: each reply handled alone, files written
+            if self.order is not ReplyOrder.REQUEST:  # forced: each reply handled alone, files written
                 await asyncio.sleep(max(0.0, self._last_delivery + SPACING - time.monotonic()))
         except BaseException:
             self.done(ticket)
