@@ -192,7 +192,7 @@ def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
     expect(
         not silent,
         f"{len(silent)} URL sur {len(urls)} n'apparaissent pas dans la console du script.",
-        _why_urls_are_missing(scenario, console),
+        _why_urls_are_missing(scenario, view.script_console),
     )
 
 

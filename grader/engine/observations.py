@@ -307,6 +307,12 @@ class PartView:
         return PART_FILES[self.part]
 
     @property
+    def script_console(self) -> str:
+        """What the console showed up to the script's report: the script's own output, to choose
+        a hint from (the marks read the whole console, where the script's URLs are its own)."""
+        return self.run.script_console
+
+    @property
     def source(self) -> str:
         """The student's file, as the supervisor read it (empty if it could not)."""
         return self.run.source
