@@ -10,6 +10,7 @@ from grader.engine import text
 from grader.engine.observations import PartView, ScenarioView
 from grader.engine.outcomes import NotDone, expect
 from grader.engine.plans import Image, Scenario
+from grader.engine.worker.protocol import SAMPLE_MESSAGE
 
 LEVEL_HINT = (
     "Après setup_logging(), le niveau reste WARNING : les messages INFO ne s'affichent jamais. "
@@ -40,7 +41,7 @@ def test_setup_logging_shows_time_level_and_message(view: PartView) -> None:
             for name, shown in (
                 ("l'heure", sample != handler["info_later"]),
                 ("le niveau", "INFO" in sample.upper() and "ERROR" in handler["error"].upper()),
-                ("le message", "message-témoin" in sample),
+                ("le message", SAMPLE_MESSAGE in sample),
             )
             if not shown
         ]

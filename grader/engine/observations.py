@@ -21,7 +21,7 @@ from grader.engine.outcomes import Broken, NotDone
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Image, Scenario
 from grader.engine.sandbox import STREAM_CAP
-from grader.engine.worker.protocol import LoadEnding, ScenarioEnding
+from grader.engine.worker.protocol import SAMPLE_MESSAGE, LoadEnding, ScenarioEnding
 
 if TYPE_CHECKING:
     from grader.engine.runs import PartRun, ScenarioRun
@@ -309,8 +309,10 @@ class PartView:
     @property
     def script_console(self) -> str:
         """What the console showed up to the script's report: the script's own output, to choose
-        a hint from (the marks read the whole console, where the script's URLs are its own)."""
-        return self.run.script_console
+        a hint from (the marks read the whole console, where the script's URLs are its own).
+        A reader late on a loaded machine may have read the next scenario's sample line too."""
+        lines = self.run.script_console.splitlines()
+        return "\n".join(line for line in lines if SAMPLE_MESSAGE not in line)
 
     @property
     def source(self) -> str:

@@ -22,6 +22,9 @@ from typing import Any
 PLAN_CAP = 16 * 1024 * 1024  # one line on the worker's standard input
 STACK_FILE = "piles.txt"  # where faulthandler dumps the stacks of a worker about to be killed
 STACK_SECTION = "@@ "  # + the scenario's name: starts that scenario's dumps in the stack file
+# The message of the sample lines that the log format scenario sends through the student's
+# handlers: the grader's own text, never the student's.
+SAMPLE_MESSAGE = "message-témoin"
 
 
 class ScenarioKind(StrEnum):

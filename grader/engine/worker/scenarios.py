@@ -32,7 +32,7 @@ import requests
 from . import logs
 from .guard import Guard
 from .mocks import Failure, Traffic, mocked_http
-from .protocol import ConsoleMode, ScenarioKind, ScenarioSpec
+from .protocol import SAMPLE_MESSAGE, ConsoleMode, ScenarioKind, ScenarioSpec
 from .source import is_main_guard
 from .student import Call, call
 
@@ -371,7 +371,7 @@ def scenario_download_one(context: Context, spec: ScenarioSpec) -> dict[str, Any
 
 
 def _sample_record(level: int, created: float) -> logging.LogRecord:
-    record = logging.LogRecord("correcteur", level, __file__, 1, "message-témoin", None, None)
+    record = logging.LogRecord("correcteur", level, __file__, 1, SAMPLE_MESSAGE, None, None)
     record.created = created
     record.msecs = (created - int(created)) * 1000
     return record
