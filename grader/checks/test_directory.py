@@ -27,7 +27,7 @@ def test_main_creates_a_missing_nested_output_folder(view: PartView) -> None:
     )
 
 
-@for_both_parts("directory", reads=(Scenario.EXISTING_DIR,))
+@for_both_parts("directory", reads=(Scenario.EXISTING_DIR, Scenario.NESTED_DIR))
 def test_main_runs_again_when_the_output_folder_exists(view: PartView) -> None:
     """main() fonctionne quand le dossier de sortie existe déjà (second lancement)"""
     scenario = view.scenario(Scenario.EXISTING_DIR)
