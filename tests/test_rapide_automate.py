@@ -220,6 +220,21 @@ def test_the_report_channel_skips_garbage_and_reports_the_end() -> None:
     assert received == [Done(), Quiet.ENDED, Quiet.ENDED], f"attendu [Done(), ENDED, ENDED] ; vu {received}"
 
 
+def test_the_report_channel_skips_lines_that_break_their_decoding() -> None:
+    """Lines a student's code can write on the channel (tests/attacks/faussaire_lignes_qui_plantent)."""
+    breaking = [
+        '{"event": "hello", "pid": 1e9999}',  # OverflowError in int()
+        '{"event": "hello", "pid": NaN, "uid": -Infinity}',
+        "[" * 100_000 + "]" * 100_000,  # RecursionError in json.loads
+        '{"event": "loaded", "call": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}",
+    ]
+    lines = "".join(line + "\n" for line in breaking).encode() + encode_event(Done()).encode()
+    channel = ReportChannel(io.BytesIO(lines))
+    received = [channel.next(5.0) for _ in range(2)]
+    assert received[0] == Done(), f"attendu le « done » qui suit les lignes piégées ; vu {received[0]}"
+    assert received[1] is Quiet.ENDED, f"attendu la fin du canal (lecteur vivant) ; vu {received[1]}"
+
+
 def test_every_plan_survives_its_encoding() -> None:
     for part in ("sync", "async"):
         plan = WorkerPlan(

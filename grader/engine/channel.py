@@ -57,7 +57,7 @@ class ReportChannel:
                 arrival = time.monotonic()
                 try:
                     event = decode_event(json.loads(line))
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: arrays nested 100 000 deep
                     continue  # not ours: garbage written to the channel
                 if event is not None:
                     self._queue.put((event, arrival))

@@ -256,6 +256,7 @@ def decode_event(data: object) -> Event | None:
                 return ScenarioReport(str(data["name"]), observed if isinstance(observed, dict) else {})
             case Done.event:
                 return Done()
-    except (KeyError, TypeError, ValueError):
+    # int(1e9999) raises OverflowError; str() of a list nested almost as deep as json allows, RecursionError.
+    except (LookupError, TypeError, ValueError, ArithmeticError, RecursionError):
         return None
     return None
