@@ -200,3 +200,32 @@ def test_each_stale_result_gets_its_reason_and_the_fresh_ones_none(
     assert reasons(force=True) == {**expected, "Alpha Anne": Reason.FORCED}, (
         f"--force : Alpha Anne « recorrection demandée », les autres inchangés ; vu {reasons(force=True)}"
     )
+
+
+def test_a_namesake_who_takes_the_slug_of_a_graded_student_is_graded_not_given_their_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake(folder: Path, results_path: Path, *, timeout: float, **_: object) -> SubmissionGrade:
+        report = parse_results(zero_results("à revoir", GradeStatus.GRADED))
+        return SubmissionGrade(report, report.statut, 0.1, 0, None, "")
+
+    monkeypatch.setattr("grader.batch.run.grade_submission", fake)
+    class_dir, out_dir = tmp_path / "promo", tmp_path / "notes"
+    first = class_dir / f"Dupont Jean_124{MOODLE}"
+    shutil.copytree(SOLUTION_DIR, first, ignore=shutil.ignore_patterns("__*"))
+    run_batch(class_dir, out_dir, jobs=1)
+    # A namesake hands in the same files later; sorted first, he now takes the slug « dupont-jean ».
+    shutil.copytree(first, class_dir / f"Dupont Jean_123{MOODLE}")
+    planned = run_batch(class_dir, out_dir, simulation=True).planned
+    seen = {entry.submission.folder.name: (entry.submission.slug, entry.reason) for entry in planned}
+    expected = {
+        f"Dupont Jean_123{MOODLE}": ("dupont-jean", Reason.NEW),
+        f"Dupont Jean_124{MOODLE}": ("dupont-jean-2", Reason.NEW),
+    }
+    assert seen == expected, (
+        "Attendu : chaque homonyme corrigé pour lui-même (« nouveau rendu »), aucun ne reprend le "
+        f"résultat de l'autre ; vu {seen}"
+    )
+    outcomes = run_batch(class_dir, out_dir, jobs=1).outcomes
+    folders = sorted(outcome.folder for outcome in outcomes)
+    assert folders == sorted(expected), f"Attendu un résultat par dossier ; vu {folders}"

@@ -64,5 +64,9 @@ def plan(
     for submission in submissions:
         key = submission_key(submission)
         previous = load_outcome(results_dir / f"{submission.slug}.json")
+        if previous is not None and previous.folder != submission.folder.name:
+            # Another folder's result: slugs shift when a namesake joins the class (« -2 »), and
+            # the key hashes files only, so two identical submissions would share one result.
+            previous = None
         planned.append(Planned(submission, key, previous, _reason(previous, key, fingerprint, force)))
     return planned
