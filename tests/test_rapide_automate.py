@@ -8,11 +8,13 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from grader.engine import plans
+from grader.engine import plans, stackdump
 from grader.engine.attempt import Attempt, AttemptResult, PartClock
 from grader.engine.channel import Quiet, Received, ReportChannel
 from grader.engine.runs import PartRun
 from grader.engine.worker.protocol import (
+    STACK_FILE,
+    STACK_SECTION,
     Done,
     Hello,
     Loaded,
@@ -233,6 +235,21 @@ def test_the_report_channel_skips_lines_that_break_their_decoding() -> None:
     received = [channel.next(5.0) for _ in range(2)]
     assert received[0] == Done(), f"attendu le « done » qui suit les lignes piégées ; vu {received[0]}"
     assert received[1] is Quiet.ENDED, f"attendu la fin du canal (lecteur vivant) ; vu {received[1]}"
+
+
+def test_a_stack_file_written_by_the_student_cannot_break_its_reading(tmp_path: Path) -> None:
+    """tests/attacks/piles_numero_de_ligne_geant: piles.txt lies in the student's folder."""
+    own = tmp_path / "sync_downloader.py"
+    dump = (
+        f"\n{STACK_SECTION}main\n"
+        f'File "{own}", line {"9" * 5000} in main\n'
+        f'File "{own}", line ١٢ in main\n'
+        f'File "{own}", line 12 in main\n'
+    )
+    (tmp_path / STACK_FILE).write_text(dump, encoding="utf-8")
+    frames = stackdump.student_frames(tmp_path, "main")
+    expected = [{"file": "sync_downloader.py", "line": 12, "function": "main"}]
+    assert frames == expected, f"attendu le seul cadre plausible {expected} ; vu {frames}"
 
 
 def test_every_plan_survives_its_encoding() -> None:

@@ -17,7 +17,9 @@ from grader.engine.worker.protocol import STACK_FILE, STACK_SECTION
 
 STACK_DUMP_BYTES = 256 * 1024
 FRAMES_KEPT = 6
-_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
+# A line number of ten digits or more is not faulthandler's: the student's code can write here
+# too, and int() refuses more than 4 300 digits (a ValueError that would end the whole grade).
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>[0-9]{1,9}) in (?P<function>\S+)')
 
 
 def student_frames(folder: Path, section: str = "") -> list[dict[str, Any]]:
