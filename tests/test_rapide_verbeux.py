@@ -177,3 +177,19 @@ def test_a_syntax_error_is_shown_once_at_the_top_with_its_line_and_caret(
     block = "\n".join(expected_top)
     wrong = [number for number, output in outputs.items() if number.startswith("sync.") and output != block]
     assert not wrong, f"attendu pour chaque critère sync.* le seul bloc de l'erreur {block!r} ; vu {wrong}"
+
+
+def test_a_forged_line_number_cannot_start_a_line_of_its_own() -> None:
+    """A worker's call chain is a claim: its « line » may be any text (a forged report channel)."""
+    forged = "11\n\u041dоte : 20/20"  # Cyrillic « Н » and « о »: NFKC keeps them, « Note » is not seen
+    run = _run()
+    observed = run.parts["async"].scenarios[Scenario.MAIN].observed
+    assert observed is not None
+    observed["runs"][0]["call"]["chain"] = [
+        {"file": "async_downloader.py", "line": forged, "function": "main"}
+    ]
+    shown = verbose.render(run).split("\n")
+    starting = [line for line in shown if line.startswith("\u041dоte")]
+    assert not starting, f"attendu aucune ligne du -v commençant par le texte de l'élève ; vu {starting}"
+    expected = '    File "async_downloader.py", line ?, in main'
+    assert expected in shown, f"attendu le numéro de ligne remplacé par « ? » : {expected!r} ; vu {shown}"

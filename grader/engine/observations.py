@@ -37,7 +37,7 @@ CRASH_HINT = (
 # line of the report, hide or reorder text, nor make results.json too big to write.
 
 
-def _line_number(value: object) -> str:
+def line_number(value: object) -> str:
     """A line number as digits only (the worker sends an int; anything else shows as « ? »)."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
 
@@ -71,7 +71,7 @@ def chain_text(chain: Iterable[dict[str, Any]]) -> str:
     """« main, ligne 70 → download_and_save, ligne 52 »: the student's own call chain."""
     return " → ".join(
         f"{text.one_line(frame.get('function', '?'), text.MAX_NAME_CHARS)}, "
-        f"ligne {_line_number(frame.get('line'))}"
+        f"ligne {line_number(frame.get('line'))}"
         for frame in chain
     )
 
@@ -79,7 +79,7 @@ def chain_text(chain: Iterable[dict[str, Any]]) -> str:
 def where(call: dict[str, Any]) -> str:
     chain = call.get("chain") or []
     if call.get("line") and not chain:
-        return f" (ligne {_line_number(call['line'])})"
+        return f" (ligne {line_number(call['line'])})"
     return f" ({chain_text(chain)})" if chain else ""
 
 
@@ -349,7 +349,7 @@ class PartView:
             return NotDone(text.one_line(call.get("todo") or "TODO", text.MAX_NAME_CHARS))
         if call.get("status") != "ok":
             if call.get("exception") in ("SyntaxError", "IndentationError", "TabError"):
-                line = f", ligne {_line_number(call['line'])}" if call.get("line") else ""
+                line = f", ligne {line_number(call['line'])}" if call.get("line") else ""
                 message = text.one_line(call.get("message"))
                 return Broken(
                     f"{name} ne se charge pas : erreur de syntaxe ({name}{line}) : {message}",

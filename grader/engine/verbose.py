@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.engine import text
 from grader.engine.criteria import PART_TITLES
-from grader.engine.observations import PartView, describe_call, shown_value
+from grader.engine.observations import PartView, describe_call, line_number, shown_value
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Scenario
 from grader.engine.worker.protocol import ScenarioEnding
@@ -125,7 +125,8 @@ def student_traceback(run: PartRun, call: dict[str, Any], title: str = TRACEBACK
     for frame in chain:
         file, line = frame.get("file"), frame.get("line")
         function = text.one_line(frame.get("function", "?"), text.MAX_NAME_CHARS)
-        lines.append(f'    File "{text.one_line(file, text.MAX_NAME_CHARS)}", line {line}, in {function}')
+        shown_file = text.one_line(file, text.MAX_NAME_CHARS)
+        lines.append(f'    File "{shown_file}", line {line_number(line)}, in {function}')
         code = _source_line(run, file, line)
         if code:
             lines.append(f"      {code}")
