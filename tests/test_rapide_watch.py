@@ -7,16 +7,20 @@ anything (as on WSL2's /mnt/c, where the system's events do not arrive).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from grader.engine import readback, staging
 from grader.engine.criteria import CRITERIA
 from grader.engine.paths import PART_FILES
+from grader.engine.worker.protocol import LoadEnding
 from grader.tools import watch
-from grader.tools.watch_files import Watcher
+from grader.tools.watch_files import Watcher, content_key
 from grader.tools.watch_screen import PartVerdict, Screen
 
 
@@ -153,3 +157,57 @@ def test_no_line_quoted_from_the_student_can_pass_for_the_mark(tmp_path: Path) -
     lines = "\n".join(screen.lines()).split("\n")
     marks = [line for line in lines if line.strip().startswith("Note")]
     assert marks == ["Note : 7/20"], f"Attendu : la seule ligne de note du correcteur ; vu {marks}"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not Path("/dev/zero").exists(), reason="POSIX seulement")
+def test_a_link_to_an_endless_file_or_a_fifo_is_known_without_being_read(tmp_path: Path) -> None:
+    """Watch mode reads the student's files before any grade: a link to /dev/zero used to be read
+    until memory ran out, a FIFO waited on for ever (content_key is called on the main thread)."""
+    link, fifo = tmp_path / "sync_downloader.py", tmp_path / "async_downloader.py"
+    link.symlink_to("/dev/zero")
+    os.mkfifo(fifo)
+    keys = {path.name: content_key(path) for path in (link, fifo)}
+    assert all(keys.values()), f"attendu une clé non vide pour le lien et le tube ; vu {keys}"
+    assert len(set(keys.values())) == 2, f"attendu deux clés distinctes (lien, tube) ; vu {keys}"
+    fifo.unlink()
+    fifo.write_text("x = 1\n", encoding="utf-8")
+    assert content_key(fifo) not in ("", keys[fifo.name]), "attendu une autre clé une fois le tube remplacé"
+
+
+def test_a_huge_file_is_read_no_further_than_the_grade_copies(tmp_path: Path) -> None:
+    huge = tmp_path / "sync_downloader.py"
+    with huge.open("wb") as stream:
+        stream.truncate(4 * readback.MAX_FILE_BYTES)  # sparse: nothing written, but 16 Mio to read
+    key = content_key(huge)
+    stream_read = readback.read_file(huge, readback.MAX_FILE_BYTES + 1)
+    assert stream_read is not None and len(stream_read) == readback.MAX_FILE_BYTES + 1, (
+        f"attendu une lecture bornée à {readback.MAX_FILE_BYTES + 1} octets ; vu {len(stream_read or b'')}"
+    )
+    assert key == hashlib.sha256(stream_read).hexdigest(), (
+        "attendu la clé des seuls octets que la correction copie"
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX seulement")
+def test_a_file_swapped_for_a_fifo_during_its_copy_is_refused_not_waited_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saved while a grade starts (watch mode): the file may change between its checks and its copy."""
+    target, scratch = tmp_path / "rendu", tmp_path / "correction"
+    target.mkdir()
+    scratch.mkdir()
+    source = target / PART_FILES["sync"]
+    source.write_text("x = 1\n", encoding="utf-8")
+    real_is_file = Path.is_file
+
+    def is_file_then_swapped(self: Path) -> bool:
+        answer = real_is_file(self)
+        if self == source and answer:
+            source.unlink()
+            os.mkfifo(source)
+        return answer
+
+    monkeypatch.setattr(Path, "is_file", is_file_then_swapped)
+    run = staging.stage_part("sync", target, scratch)
+    assert run.load_ending is LoadEnding.REFUSED, f"attendu la partie refusée ; vu {run.load_ending}"
+    assert "pendant sa copie" in run.refused, f"attendu la raison en français ; vu {run.refused!r}"

@@ -27,10 +27,14 @@ def _refusal(source: Path) -> str:
     return f"{source.name} est {kind} : seul un fichier ordinaire est corrigé."
 
 
-def _copy(source: Path, destination: Path) -> None:
-    descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        destination.write_bytes(handle.read(MAX_FILE_BYTES))
+def _copy(source: Path, destination: Path) -> bool:
+    """Copies ``source`` if it is still a regular file: it may have been swapped for a FIFO
+    (whose opening would wait for ever) or a link since :func:`_refusal` looked at it."""
+    body = readback.read_file(source, MAX_FILE_BYTES)
+    if body is None:
+        return False
+    destination.write_bytes(body)
+    return True
 
 
 def stage_part(part: str, target: Path, scratch: Path) -> PartRun:
@@ -44,8 +48,11 @@ def stage_part(part: str, target: Path, scratch: Path) -> PartRun:
     if run.refused:
         run.load_ending = LoadEnding.REFUSED
     elif target.is_dir() and source.is_file():
-        _copy(source, folder / name)
-        run.source = (folder / name).read_text(encoding="utf-8", errors="replace")
+        if _copy(source, folder / name):
+            run.source = (folder / name).read_text(encoding="utf-8", errors="replace")
+        else:
+            run.refused = f"{name} a changé pendant sa copie : seul un fichier ordinaire est corrigé."
+            run.load_ending = LoadEnding.REFUSED
     else:
         run.load_ending = LoadEnding.MISSING
     return run

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.engine import readback
 from grader.engine.paths import PART_FILES
 
 POLL_DELAY_MS = 300
@@ -41,11 +43,20 @@ def events_may_not_arrive(folder: Path) -> str:
 
 
 def content_key(path: Path) -> str:
-    """What a file holds, as a digest ('' when it is missing or unreadable)."""
+    """What a file holds, as a digest ('' when it is missing or unreadable).
+
+    Read as the grade reads it: a link (to /dev/zero, say) is not followed, a FIFO is not
+    waited on, and no more is read than the grade would copy. Anything but a regular file is
+    known by its kind and date, so that becoming one, or changing, is still seen.
+    """
+    body = readback.read_file(path, readback.MAX_FILE_BYTES + 1)
+    if body is not None:
+        return hashlib.sha256(body).hexdigest()
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        info = os.lstat(path)
     except OSError:
         return ""
+    return f"{stat.S_IFMT(info.st_mode)}:{info.st_mtime_ns}:{info.st_size}"
 
 
 class Watcher:
