@@ -155,6 +155,17 @@ def test_a_corrupt_or_cut_history_line_is_skipped_and_the_next_grade_starts_its_
     )
 
 
+@pytest.mark.parametrize("mark", ["1" + "0" * 400, "NaN", "Infinity", "-1", "20.5"])
+def test_a_history_line_with_a_mark_we_never_write_is_skipped(mark: str) -> None:
+    line = (
+        '{"date": "2026-11-30T10:00:00", "dossier": "skeleton", "note": '
+        + mark
+        + ', "perdus": [], "pas_faits": []}'
+    )
+    parsed = history.parse_line(line)
+    assert parsed is None, f"attendu la ligne ignorée (note {mark[:12]} hors de 0 à 20) ; vu {parsed}"
+
+
 def test_a_history_that_cannot_be_written_never_stops_the_grade(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from grader.engine.criteria import BY_ID
+from grader.engine.criteria import BY_ID, TOTAL_POINTS
 from grader.engine.paths import KIT_ROOT
 
 HISTORY_NAME = ".correction/historique.jsonl"  # in the kit's folder; git ignores it
@@ -74,7 +74,9 @@ def parse_line(line: str) -> Entry | None:
     lost, not_done = _criteria(document.get("perdus")), _criteria(document.get("pas_faits", []))
     if not isinstance(time, str) or not isinstance(target, str) or lost is None or not_done is None:
         return None
-    if isinstance(mark, bool) or not isinstance(mark, int | float):
+    # A mark of ours lies in [0, 20]: NaN, ±Infinity and a 400-digit integer (float() raises
+    # OverflowError on it, which would end every later grade) are lines edited by hand.
+    if isinstance(mark, bool) or not isinstance(mark, int | float) or not 0 <= mark <= TOTAL_POINTS:
         return None
     try:
         datetime.fromisoformat(time)
