@@ -193,3 +193,30 @@ def test_a_forged_line_number_cannot_start_a_line_of_its_own() -> None:
     assert not starting, f"attendu aucune ligne du -v commençant par le texte de l'élève ; vu {starting}"
     expected = '    File "async_downloader.py", line ?, in main'
     assert expected in shown, f"attendu le numéro de ligne remplacé par « ? » : {expected!r} ; vu {shown}"
+
+
+@pytest.mark.parametrize(
+    ("forged", "malformed"),
+    [
+        ({"runs": ["pas un objet"]}, True),
+        ({"call": {"status": "raised", "chain": [1, "a"]}}, True),
+        ({"call": {"status": "ok", "value": [1, 2]}}, True),
+        ({"call": {"status": "ok"}, "console": 7}, True),
+        # Shown, its line number left aside (int() of 5 000 digits raised ValueError).
+        ({"call": {"status": "ok"}, "never_awaited": ["x, async_downloader.py ligne " + "9" * 5000]}, False),
+    ],
+)
+def test_a_malformed_scenario_report_is_said_not_a_traceback(forged: dict[str, Any], malformed: bool) -> None:
+    run = _run()
+    part = run.parts["async"]
+    part.scenarios[Scenario.MAIN].observed = forged
+    part.scenarios[Scenario.SERVER] = ScenarioRun(
+        str(Scenario.SERVER), Path("s"), observed={"call": {"status": "ok", "value": {"type": "None"}}}
+    )
+    shown = verbose.render(run)
+    assert (verbose.MALFORMED in shown) is malformed, (
+        f"attendu le compte rendu forgé {'signalé' if malformed else 'affiché'} ; vu {shown}"
+    )
+    assert f"Scénario « {Scenario.SERVER} »" in shown, (
+        f"attendu le scénario suivant toujours affiché ; vu {shown}"
+    )

@@ -28,6 +28,7 @@ MAX_LINE_CHARS = 200
 MAX_MESSAGE_LINES = 40  # Python's own messages found in a part's console
 MAX_VERBOSE_CHARS = 40_000
 HEADER = "Détails de l'exécution de votre code (-v) : ce que chaque scénario a lancé et affiché"
+MALFORMED = "compte rendu de l'ouvrier mal formé, non affiché (vu quand un programme écrit sur son canal)"
 
 SCENARIO_LABELS: dict[str, str] = {
     Scenario.SCRIPT: "le fichier lancé comme script, sur un vrai serveur local",
@@ -61,7 +62,8 @@ ENDINGS = {
 # A bytes repr long enough to be an image's content: never worth a line on a student's screen.
 _RAW_BYTES = re.compile(r"b(['\"])(?:\\x[0-9a-fA-F]{2}|\\.|(?!\1).){24,}?\1")
 _IMPORTANT = re.compile(r"ERROR|CRITICAL|WARNING|Traceback|Error|Exception|never awaited|never retrieved")
-_AT_LINE = re.compile(r"_downloader\.py ligne (\d+)$")  # how the worker locates a coroutine never awaited
+# How the worker locates a coroutine never awaited (at most 9 digits: int() refuses 4 300).
+_AT_LINE = re.compile(r"_downloader\.py ligne ([0-9]{1,9})$")
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>.+))?$')
 _CARETS = re.compile(r"^\s*[\^~]+\s*$")
 # What follows a frame's code: the exception, a new log line, a chained traceback.
@@ -276,7 +278,13 @@ def _part(run: PartRun) -> list[str]:
             lines += student_traceback(run, run.load)
         return lines
     for scenario in run.scenarios.values():
-        lines += _scenario(run, scenario)
+        try:
+            lines += _scenario(run, scenario)
+        except (AttributeError, LookupError, TypeError, ValueError):
+            # Its report is the worker's claim, in any shape a forged channel gives it; -v only
+            # shows it: a malformed one is said so, never a traceback in place of the report.
+            label = text.one_line(scenario.name, text.MAX_NAME_CHARS)
+            lines.append(f"- Scénario « {label} » : {MALFORMED}")
     messages = python_messages(run)
     if messages:
         lines += ["- Messages de Python dans la console (tracebacks, avertissements d'asyncio) :", *messages]
