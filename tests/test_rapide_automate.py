@@ -208,6 +208,9 @@ def test_malformed_events_are_not_events() -> None:
         [],
         {"event": "hello"},
         {"event": "loaded", "call": "ok"},
+        {"event": "loaded", "call": {"status": "exit", "chain": [1, "a"]}},  # read by -v and the report
+        {"event": "loaded", "call": {"status": "ok", "value": [1]}},
+        {"event": "loaded", "call": {"status": ["ok"]}},
         {"event": "inconnu"},
         {"event": "scenario"},
     ]

@@ -231,6 +231,19 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in value) if isinstance(value, list) else ()
 
 
+def _is_call(value: object) -> bool:
+    """The shape of ``student.Call.as_json``, which the supervisor reads outside any check
+    (the report's syntax error, ``-v``): a status, a list of frames, a value object."""
+    if not isinstance(value, dict) or not isinstance(value.get("status"), str):
+        return False
+    chain = value.get("chain", [])
+    return (
+        isinstance(chain, list)
+        and all(isinstance(frame, dict) for frame in chain)
+        and isinstance(value.get("value", {}), dict)
+    )
+
+
 def decode_event(data: object) -> Event | None:
     """The event a line carried, or None when it is not one of ours (or not well formed)."""
     if not isinstance(data, dict):
@@ -248,7 +261,7 @@ def decode_event(data: object) -> Event | None:
                 )
             case Loaded.event:
                 call = data.get("call")
-                if not isinstance(call, dict):
+                if not _is_call(call):
                     return None
                 return Loaded(call, _strings(data.get("blocked")), _strings(data.get("notes")))
             case ScenarioReport.event:
