@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
 PLAN_CAP = 16 * 1024 * 1024  # one line on the worker's standard input
 STACK_FILE = "piles.txt"  # where faulthandler dumps the stacks of a worker about to be killed
@@ -231,7 +231,7 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in value) if isinstance(value, list) else ()
 
 
-def _is_call(value: object) -> bool:
+def _is_call(value: object) -> TypeGuard[dict[str, Any]]:
     """The shape of ``student.Call.as_json``, which the supervisor reads outside any check
     (the report's syntax error, ``-v``): a status, a list of frames, a value object."""
     if not isinstance(value, dict) or not isinstance(value.get("status"), str):
