@@ -24,7 +24,7 @@ def test_downloads_overlap_on_a_real_server(view: PartView) -> None:
     stats = view.server(Scenario.SERVER)
     require_some_work(scenario, served=stats.requests)
     in_flight = stats.max_in_flight
-    wall = float(scenario.observed["runs"][0]["wall"])  # the overlap itself is the server's count
+    wall = max(scenario.walls, default=0.0)  # the overlap itself is the server's count
     sequential = SERVER_IMAGES * SERVER_LATENCY
     expect(
         in_flight >= 2 and wall < 0.75 * sequential,
@@ -41,11 +41,10 @@ def test_event_loop_is_never_blocked(view: PartView) -> None:
     """Rien ne bloque la boucle d'événements pendant les téléchargements"""
     server = view.scenario(Scenario.SERVER)
     require_some_work(server, served=view.server(Scenario.SERVER).requests)
-    beats = server.observed.get("beats") or {}
-    late, longest = int(beats.get("late", 0)), float(beats.get("max", 0.0))
+    late, longest = server.late_heartbeats
     calls = sorted(
-        {call for name in MAIN_RUNS for call in view.scenario(name).observed.get("blocking", [])}
-        | set(server.observed.get("blocking", []))
+        {call for name in MAIN_RUNS for call in view.scenario(name).blocking_calls}
+        | set(server.blocking_calls)
     )
     expect(
         not calls,

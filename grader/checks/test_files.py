@@ -43,7 +43,7 @@ def test_no_file_is_written_on_the_event_loop(view: PartView) -> None:
         "main() n'a ouvert aucun fichier en écriture : rien à vérifier ici.",
         "Commencez par enregistrer les images (critère download).",
     )
-    blocking = sorted({name for scenario in scenarios for name in scenario.observed.get("loop_writes", [])})
+    blocking = sorted({name for scenario in scenarios for name in scenario.loop_writes})
     expect(
         not blocking,
         f"Sur les {len(scenarios)} lancements de main(), {len(blocking)} fichier(s) différent(s) "

@@ -25,9 +25,7 @@ def test_setup_logging_shows_time_level_and_message(view: PartView) -> None:
     scenario.require_completed("setup_logging()")
     # A handler counts once its error sample, emitted for real, is seen on the console.
     handlers = [
-        handler
-        for handler in scenario.observed.get("handlers") or []
-        if scenario.shown.shows_line(str(handler.get("error", "")))
+        handler for handler in scenario.handler_samples if scenario.shown.shows_line(handler.get("error", ""))
     ]
     expect(
         bool(handlers),
@@ -35,12 +33,12 @@ def test_setup_logging_shows_time_level_and_message(view: PartView) -> None:
         "Une configuration avec logging.basicConfig(...) ou un StreamHandler suffit.",
     )
     for handler in handlers:
-        sample = handler["info"]
+        sample = handler.get("info", "")
         missing = [
             name
             for name, shown in (
-                ("l'heure", sample != handler["info_later"]),
-                ("le niveau", "INFO" in sample.upper() and "ERROR" in handler["error"].upper()),
+                ("l'heure", sample != handler.get("info_later", "")),
+                ("le niveau", "INFO" in sample.upper() and "ERROR" in handler.get("error", "").upper()),
                 ("le message", SAMPLE_MESSAGE in sample),
             )
             if not shown
@@ -89,11 +87,11 @@ def _lines_about(lines: list[str], names: list[str]) -> list[int]:
 def test_console_log_tells_start_each_url_each_success_and_end(view: PartView, notes: list[str]) -> None:
     """Le log affiche le début, chaque URL, chaque succès et la fin"""
     scenario = view.scenario(Scenario.LOG_MESSAGES)
-    if scenario.observed.get("setup", {}).get("status") == "not_done":
+    if scenario.setup_status == "not_done":
         raise NotDone(scenario.not_done)
     _silent_console(scenario)
     lines = scenario.console
-    names = scenario.observed.get("names") or {}
+    names = scenario.names
     files = scenario.files()
     crashed = scenario.crash_text()
     wanted = 1 if crashed else 2  # after a crash, only what came before it is judged
@@ -132,7 +130,7 @@ def test_console_log_shows_each_error(view: PartView, notes: list[str]) -> None:
         (Scenario.LOG_ERROR_404, "réponse 404"),
     ):
         scenario = view.scenario(name)
-        if scenario.observed.get("setup", {}).get("status") == "not_done" or scenario.not_done:
+        if scenario.setup_status == "not_done" or scenario.not_done:
             raise NotDone(scenario.not_done)
         warnings = [message for level, message in scenario.records if level >= logging.WARNING]
         if not warnings and scenario.failed_call is not None:
@@ -177,7 +175,7 @@ def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
     # The script's URLs are its server's own: no other scenario can name them.
     console = view.run.console
     written = set(scenario.run.files.values())
-    urls = scenario.observed.get("urls") or []
+    urls = scenario.urls
     stats = view.server(Scenario.SCRIPT)
     expected = stats.expected
     downloaded = [url for url, body in zip(urls, expected, strict=False) if body in written]

@@ -37,6 +37,30 @@ CRASH_HINT = (
 # line of the report, hide or reorder text, nor make results.json too big to write.
 
 
+def _count(value: object) -> int:
+    """A number the worker claims, as an int; 0 when it is not a plain number (a forged claim)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return 0
+    return int(max(min(value, 1e12), -1e12))
+
+
+def _seconds(value: object) -> float:
+    """A duration the worker claims; 0.0 when it is not a plain finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    number = float(value)
+    return number if number == number and abs(number) != float("inf") else 0.0
+
+
+def _texts(value: object) -> list[str]:
+    """A list of strings the worker claims; anything else in it is dropped."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def line_number(value: object) -> str:
     """A line number as digits only (the worker sends an int; anything else shows as « ? »)."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
@@ -194,9 +218,13 @@ class ScenarioView:
         reports) and the worker's. The supervisor's reader may be late on a loaded machine, and
         read two reports at once: its figure alone could then fall below the real one."""
         seen = self.run.seconds_seen or 0.0
-        runs = self.observed.get("runs") or [{}]
-        claimed = max(float(run.get("wall", 0.0)) for run in runs)
-        return max(float(seen), claimed)
+        return max(float(seen), max(self.walls, default=0.0))
+
+    @property
+    def walls(self) -> list[float]:
+        """How long each call of main() took, as the worker timed it (a claim)."""
+        runs = self.observed.get("runs")
+        return [_seconds(_mapping(run).get("wall")) for run in runs] if isinstance(runs, list) else []
 
     def files(self, folder: str = "images") -> dict[str, bytes]:
         prefix = folder.rstrip("/") + "/"
@@ -230,31 +258,72 @@ class ScenarioView:
     @property
     def setup_logging_calls(self) -> int:
         """Script scenario: how many times the file's own block called setup_logging()."""
-        return int(self.observed.get("setup_logging_calls", 0))
+        return _count(self.observed.get("setup_logging_calls"))
 
     @property
     def root_level(self) -> int:
         """The root logger's level when the scenario ended (WARNING if logging was left alone)."""
-        return int(self.observed.get("root_level", 0))
+        return _count(self.observed.get("root_level"))
 
     @property
     def write_opens(self) -> int:
         """How many files the student's code opened for writing in the output folder."""
-        return int(self.observed.get("writes", 0))
+        return _count(self.observed.get("writes"))
 
     @property
     def aiofiles_opens(self) -> int:
         """Part 2: how many files the student's code opened for writing with aiofiles.open()."""
-        return int(self.observed.get("aiofiles_writes", 0))
+        return _count(self.observed.get("aiofiles_writes"))
 
     @property
     def mkdir_calls(self) -> int:
         """How many times the student's code called os.mkdir on the output folder or its parents."""
-        return int(self.observed.get("mkdirs", 0))
+        return _count(self.observed.get("mkdirs"))
 
     @property
     def traffic(self) -> dict[str, Any]:
-        return dict(self.observed.get("traffic") or {})
+        return _mapping(self.observed.get("traffic"))
+
+    @property
+    def loop_writes(self) -> list[str]:
+        """Part 2: the files opened for writing from the event loop's own thread (blocking it)."""
+        return _texts(self.observed.get("loop_writes"))
+
+    @property
+    def blocking_calls(self) -> list[str]:
+        """Blocking calls (time.sleep, requests…) the worker saw made on the event loop's thread."""
+        return _texts(self.observed.get("blocking"))
+
+    @property
+    def late_heartbeats(self) -> tuple[int, float]:
+        """Part 2, loopback server: how many ticks of the grader's heartbeat came late, and the
+        longest gap (seconds) between two ticks."""
+        beats = _mapping(self.observed.get("beats"))
+        return _count(beats.get("late")), _seconds(beats.get("max"))
+
+    @property
+    def handler_samples(self) -> list[dict[str, str]]:
+        """log_format: for each console handler setup_logging() installed, the lines its formatter
+        gave for sample records (keys info, info_later, error)."""
+        handlers = self.observed.get("handlers")
+        samples = [_mapping(handler) for handler in handlers] if isinstance(handlers, list) else []
+        return [{key: str(value) for key, value in sample.items()} for sample in samples]
+
+    @property
+    def setup_status(self) -> str:
+        """How the scenario's call of setup_logging() ended: « ok », « not_done »…, or ''."""
+        return str(_mapping(self.observed.get("setup")).get("status", ""))
+
+    @property
+    def names(self) -> dict[str, str]:
+        """log_messages: the file name filename_from_url() gives each URL."""
+        names = _mapping(self.observed.get("names"))
+        return {str(url): str(name) for url, name in names.items()}
+
+    @property
+    def urls(self) -> list[str]:
+        """script: the URLs the script was given."""
+        return _texts(self.observed.get("urls"))
 
     @property
     def download_span(self) -> float | None:
