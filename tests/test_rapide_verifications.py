@@ -182,3 +182,22 @@ def test_print_only_logging_is_told_what_was_printed_not_that_nothing_showed() -
     expected = "3 ligne(s) affichée(s) avec print() pendant main(), aucun message de logging."
     assert isinstance(error, Lost) and error.observed == expected, f"attendu {expected!r} ; vu {error!r}"
     assert error.hint == logging_checks.PRINT_HINT, f"attendu la piste sur print ; vu {error.hint!r}"
+
+
+def _session_evidence(requests: int, connections: int, in_flight: int) -> bool:
+    stats = ServerStats(requests=requests, max_in_flight=in_flight, connections=connections, ports=2)
+    return evidence.connections_reused(_view(servers={str(Scenario.SERVER): stats}).run)
+
+
+def test_a_part_1_session_is_corroborated_only_by_a_connection_that_carries_several_requests() -> None:
+    cases = {
+        "une session, l'une après l'autre (2 connexions, 8 requêtes)": (_session_evidence(8, 2, 1), True),
+        "une session partagée par 4 threads (4 connexions, 8 requêtes)": (_session_evidence(8, 4, 4), True),
+        "tout envoyé d'un coup, une connexion par requête": (_session_evidence(8, 8, 8), False),
+        "un client par requête, l'un après l'autre": (_session_evidence(8, 8, 1), False),
+        "aucune requête": (_session_evidence(0, 0, 0), False),
+    }
+    wrong = {case: seen for case, (seen, expected) in cases.items() if seen != expected}
+    assert not wrong, (
+        f"attendu la réutilisation d'une connexion comme seule preuve d'une session ; vu {wrong}"
+    )

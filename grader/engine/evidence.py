@@ -78,14 +78,16 @@ def went_past_failures(run: PartRun) -> bool:
 
 def connections_reused(run: PartRun) -> bool:
     """Part 1: the server saw its requests come on at most one connection per port and request
-    in flight (a session: one connection per server, or per thread that shares it).
+    in flight (a session: one connection per server, or per thread that shares it), and at
+    least one connection carry more than one request. Without that reuse, clients that send
+    every request at once (one connection each) would look like a shared session.
 
     Part 2 opens a connection per request in flight even with one session: there, requests.
     """
     if run.part != "sync":
         return requests_seen(run)
     stats, _ = _stats(run, Scenario.SERVER)
-    return stats.requests > 0 and stats.connections <= stats.connection_budget
+    return 0 < stats.connections < stats.requests and stats.connections <= stats.connection_budget
 
 
 def downloads_overlapped(run: PartRun) -> bool:
