@@ -169,14 +169,16 @@ def test_a_change_names_the_criteria_that_moved_and_nothing_when_nothing_moved()
     )
 
 
+def _graded_at_zero(folder: Path, results_path: Path, *, timeout: float, **_: object) -> SubmissionGrade:
+    """Stands in for a real grade: every submission « à revoir », at 0."""
+    report = parse_results(zero_results("à revoir", GradeStatus.GRADED))
+    return SubmissionGrade(report, report.statut, 0.1, 0, None, "")
+
+
 def test_each_stale_result_gets_its_reason_and_the_fresh_ones_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fake(folder: Path, results_path: Path, *, timeout: float, **_: object) -> SubmissionGrade:
-        report = parse_results(zero_results("à revoir", GradeStatus.GRADED))
-        return SubmissionGrade(report, report.statut, 0.1, 0, None, "")
-
-    monkeypatch.setattr("grader.batch.run.grade_submission", fake)
+    monkeypatch.setattr("grader.batch.run.grade_submission", _graded_at_zero)
     class_dir, out_dir = tmp_path / "promo", tmp_path / "notes"
     _class(class_dir)
 
@@ -205,11 +207,7 @@ def test_each_stale_result_gets_its_reason_and_the_fresh_ones_none(
 def test_a_namesake_who_takes_the_slug_of_a_graded_student_is_graded_not_given_their_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fake(folder: Path, results_path: Path, *, timeout: float, **_: object) -> SubmissionGrade:
-        report = parse_results(zero_results("à revoir", GradeStatus.GRADED))
-        return SubmissionGrade(report, report.statut, 0.1, 0, None, "")
-
-    monkeypatch.setattr("grader.batch.run.grade_submission", fake)
+    monkeypatch.setattr("grader.batch.run.grade_submission", _graded_at_zero)
     class_dir, out_dir = tmp_path / "promo", tmp_path / "notes"
     first = class_dir / f"Dupont Jean_124{MOODLE}"
     shutil.copytree(SOLUTION_DIR, first, ignore=shutil.ignore_patterns("__*"))

@@ -26,17 +26,22 @@ def require_some_work(scenario: ScenarioView, function: str = "main()", served: 
     """
     if scenario.requests_sent > 0 or served > 0 or scenario.saved():
         return
-    if scenario.not_done:
-        raise NotDone(scenario.not_done)
-    crash = scenario.crash_text(function)
-    if crash:
-        raise Broken(crash)
-    _fail_if_never_awaited(scenario, f"{function} n'a envoyé aucune requête")
+    _explain_missing_work(scenario, function, "n'a envoyé aucune requête")
     expect(
         False,
         f"{function} n'a envoyé aucune requête : rien à vérifier ici.",
         "Le téléchargement est-il écrit ? Appelez download_and_save() pour chaque URL.",
     )
+
+
+def _explain_missing_work(scenario: ScenarioView, function: str, missing: str) -> None:
+    """When the work an absence check needs was not done, the likeliest cause first: a TODO,
+    a crash before the work, then a coroutine never awaited."""
+    fail_on_todo(scenario)
+    crash = scenario.crash_text(function)
+    if crash:
+        raise Broken(crash)
+    _fail_if_never_awaited(scenario, f"{function} {missing}")
 
 
 def require_saved_images(
@@ -49,11 +54,7 @@ def require_saved_images(
     """
     if scenario.saved(folder) or (any_file and scenario.files(folder)):
         return
-    fail_on_todo(scenario)
-    crash = scenario.crash_text(function)
-    if crash:
-        raise Broken(crash)
-    _fail_if_never_awaited(scenario, f"{function} n'a enregistré aucune image")
+    _explain_missing_work(scenario, function, "n'a enregistré aucune image")
     expect(
         False,
         f"{function} n'a enregistré aucune image ({scenario.requests_sent} requête(s) envoyée(s), "
