@@ -69,6 +69,7 @@ FAMILIES = {
     "arbre": "arborescence très profonde dans le dossier de travail",
     "plan": "liens symboliques aux noms des fichiers du correcteur, ouvrier relancé",
     "fifo": "tube nommé à la place du fichier des piles d'appels",
+    "piles": "piles d'appels falsifiées dans le fichier que relit le superviseur",
 }
 
 

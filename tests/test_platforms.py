@@ -23,6 +23,7 @@ import pytest
 
 from grader.batch.runner import grade_submission
 from grader.batch.scale import CRITERION_IDS, TOTAL_POINTS
+from grader.engine.french_numbers import fr_number
 from grader.engine.paths import KIT_ROOT
 from grader.platforms.classroom import to_classroom
 from grader.platforms.gradescope import to_gradescope
@@ -191,7 +192,8 @@ def test_gradescope_conversion_keeps_marks_and_french_feedback(results_files: di
     document = json.loads(results_files["sync_sans_mkdir"].read_text("utf-8"))
     converted = to_gradescope(document, execution_time=3.2)
     check_gradescope_spec(converted, "mutant")
-    assert "19,5/20" in converted["output"] and "sync.directory" in converted["output"], (
+    mark = f"{fr_number(float(document['score']))}/20"
+    assert mark in converted["output"] and "sync.directory" in converted["output"], (
         f"Attendu la note et le critère perdu dans « output » ; vu {converted['output']!r}"
     )
 
