@@ -192,7 +192,7 @@ def test_gradescope_conversion_keeps_marks_and_french_feedback(results_files: di
     document = json.loads(results_files["sync_sans_mkdir"].read_text("utf-8"))
     converted = to_gradescope(document, execution_time=3.2)
     check_gradescope_spec(converted, "mutant")
-    mark = f"{fr_number(float(document['score']))}/20"
+    mark = f"Note : {fr_number(float(document['score']), trim=True)}/20"
     assert mark in converted["output"] and "sync.directory" in converted["output"], (
         f"Attendu la note et le critère perdu dans « output » ; vu {converted['output']!r}"
     )
