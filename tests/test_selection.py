@@ -17,6 +17,7 @@ from grader.checks.marks import scenarios_by_criterion
 from grader.engine import plans, recording
 from grader.engine.evidence import LOOPBACK_SCENARIOS
 from grader.engine.paths import KIT_ROOT
+from tests.pristine import pristine_skeleton
 
 TIMEOUT = 120
 
@@ -114,7 +115,10 @@ def test_an_unknown_criterion_gets_the_list_of_valid_ones_in_french(encoding: st
 def test_a_partial_grade_never_enters_the_local_history(tmp_path: Path) -> None:
     history = tmp_path / "historique.jsonl"
     results = tmp_path / "results.json"
-    done = _grade("--target=skeleton", "--partie", "async", f"--results={results}", f"--historique={history}")
+    skeleton = pristine_skeleton().folder  # the committed one: a student's completed copy would get 11/11
+    done = _grade(
+        f"--target={skeleton}", "--partie", "async", f"--results={results}", f"--historique={history}"
+    )
     shown = done.stdout.decode("utf-8", errors="replace")
     assert done.returncode == 0 and "Note partielle : 0/11" in shown and not history.exists(), (
         "Attendu : une note partielle (0/11) et aucun historique écrit ; "
