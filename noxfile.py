@@ -98,7 +98,9 @@ def grade(session: nox.Session) -> None:
     # Plugins are loaded explicitly: the grader needs none of the installed ones (faster start).
     # Only here is the local history read and written (batch grading and platforms never pass it).
     history = f"--historique={KIT / HISTORY_FILE}"
-    _python(session, "-m", "pytest", "grader", f"--target={target}", history, *pytest_args, env=QUIET_PYTEST)
+    # As « python -m pytest grader », with a French answer to a Ctrl-C during pytest's own start-up.
+    command = ("-m", "grader.tools.grade_command", f"--target={target}", history, *pytest_args)
+    _python(session, *command, env=QUIET_PYTEST)
 
 
 @nox.session

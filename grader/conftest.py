@@ -27,6 +27,7 @@ from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
 from grader.engine.paths import PART_FILES, resolve_target, shown_path
 from grader.engine.selection import Selection, UnknownSelection
 from grader.engine.selection import parse as parse_selection
+from grader.engine.statuses import INTERRUPTED
 from grader.engine.text import for_console as text_for_console
 
 if TYPE_CHECKING:
@@ -309,12 +310,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         )
     )
     return test_report
-
-
-INTERRUPTED = (
-    "Correction interrompue (Ctrl-C) : aucune note n'est donnée, et le results.json précédent "
-    "est laissé tel quel. Relancez la correction quand vous voulez."
-)
 
 
 def _finish(config: pytest.Config, exitstatus: int) -> None:

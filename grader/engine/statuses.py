@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# Said when the student stops a grade with Ctrl-C, wherever it is stopped: no status, no mark.
+INTERRUPTED = (
+    "Correction interrompue (Ctrl-C) : aucune note n'est donnée, et le results.json précédent "
+    "est laissé tel quel. Relancez la correction quand vous voulez."
+)
+
 
 class GradeStatus(StrEnum):
     """A grade's status, from best to worst (when two sources disagree, the worse one wins)."""
