@@ -20,7 +20,6 @@ from grader.engine import plans, stackdump
 from grader.engine.channel import Channel, Quiet
 from grader.engine.runs import PartRun, ScenarioRun
 from grader.engine.worker.protocol import (
-    Done,
     Event,
     Hello,
     Loaded,
@@ -77,10 +76,6 @@ class Phase(StrEnum):
     OVER = "over"
 
 
-# The only event each phase accepts; anything else there is the worker misbehaving.
-_EXPECTED = {Phase.HELLO: Hello.event, Phase.LOADING: Loaded.event, Phase.PLAYING: ScenarioReport.event}
-
-
 @dataclass
 class AttemptResult:
     remaining: list[ScenarioSpec] = field(default_factory=list)  # to play in a new worker
@@ -115,25 +110,22 @@ class Attempt:
                 self._on_silence()
             elif received is Quiet.ENDED:
                 self._on_end()
-            elif isinstance(received, Quiet):  # pragma: no cover - Quiet has two members
-                raise AssertionError(received)
             else:
                 self._dispatch(received, channel)
                 self.previous_arrival = channel.last_arrival
         return self.result
 
     def _dispatch(self, event: Event, channel: Channel) -> None:
-        if event.event != _EXPECTED.get(self.phase):
-            self._on_out_of_turn()
-            return
+        """Each event to its handler, in its own phase only (``Done`` is never awaited: the
+        machine stops after the last report)."""
         match event:
-            case Hello():
+            case Hello() if self.phase is Phase.HELLO:
                 self.worker_hello(event)
-            case Loaded():
+            case Loaded() if self.phase is Phase.LOADING:
                 self.worker_loaded(event)
-            case ScenarioReport():
+            case ScenarioReport() if self.phase is Phase.PLAYING:
                 self.worker_scenario(event, channel)
-            case Done():  # pragma: no cover - never expected: the machine stops after the last report
+            case _:
                 self._on_out_of_turn()
 
     def _wait_limit(self) -> float | None:

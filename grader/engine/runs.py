@@ -51,10 +51,6 @@ class PartRun:
     servers: dict[str, ServerStats] = field(default_factory=dict)  # observed, by scenario name
     seconds: float = 0.0
 
-    @property
-    def loaded(self) -> bool:
-        return self.load is not None and self.load.get("status") == "ok"
-
 
 @dataclass
 class GradeRun:

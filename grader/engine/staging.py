@@ -12,8 +12,6 @@ from grader.engine.plans import PartPlan
 from grader.engine.runs import PartRun
 from grader.engine.worker.protocol import LoadEnding
 
-MAX_FILE_BYTES = readback.MAX_FILE_BYTES
-
 
 def _refusal(source: Path) -> str:
     """Why ``source`` is not copied (a French sentence), or '' when it is a regular file or absent."""
@@ -27,14 +25,13 @@ def _refusal(source: Path) -> str:
     return f"{source.name} est {kind} : seul un fichier ordinaire est corrigé."
 
 
-def _copy(source: Path, destination: Path) -> bool:
-    """Copies ``source`` if it is still a regular file: it may have been swapped for a FIFO
-    (whose opening would wait for ever) or a link since :func:`_refusal` looked at it."""
-    body = readback.read_file(source, MAX_FILE_BYTES)
-    if body is None:
-        return False
-    destination.write_bytes(body)
-    return True
+def _copy(source: Path, destination: Path) -> bytes | None:
+    """Copies ``source`` if it is still a regular file, and returns its bytes: it may have been
+    swapped for a FIFO (whose opening would wait for ever) or a link since :func:`_refusal`."""
+    body = readback.read_file(source, readback.MAX_FILE_BYTES)
+    if body is not None:
+        destination.write_bytes(body)
+    return body
 
 
 def stage_part(part: str, target: Path, scratch: Path) -> PartRun:
@@ -48,8 +45,11 @@ def stage_part(part: str, target: Path, scratch: Path) -> PartRun:
     if run.refused:
         run.load_ending = LoadEnding.REFUSED
     elif target.is_dir() and source.is_file():
-        if _copy(source, folder / name):
-            run.source = (folder / name).read_text(encoding="utf-8", errors="replace")
+        copied = _copy(source, folder / name)
+        if copied is not None:
+            # As read_text() would give it: universal newlines (a Windows file ends lines in \r\n).
+            text = copied.decode("utf-8", errors="replace")
+            run.source = text.replace("\r\n", "\n").replace("\r", "\n")
         else:
             run.refused = f"{name} a changé pendant sa copie : seul un fichier ordinaire est corrigé."
             run.load_ending = LoadEnding.REFUSED

@@ -51,12 +51,15 @@ def _change(entry: history.Entry, before: history.Entry | None) -> str:
     return " ; ".join(pieces)
 
 
+def _skipped(count: int) -> list[str]:
+    return [f"({count} ligne(s) illisible(s) ignorée(s) dans {history.HISTORY_NAME}.)"] if count else []
+
+
 def render(entries: Sequence[history.Entry], skipped: int = 0, shown: int = DEFAULT_SHOWN) -> str:
     """The history as French lines: one per grade (the ``shown`` latest), then where things stand."""
     if not entries:
         lines = ["Aucune correction dans l'historique pour l'instant : lancez poetry run -- nox -s grade"]
-        if skipped:
-            lines.append(f"({skipped} ligne(s) illisible(s) ignorée(s) dans {history.HISTORY_NAME}.)")
+        lines += _skipped(skipped)
         return "\n".join(lines)
     previous: dict[str, history.Entry] = {}
     rows: list[tuple[history.Entry, str]] = []
@@ -82,9 +85,7 @@ def render(entries: Sequence[history.Entry], skipped: int = 0, shown: int = DEFA
             lines.append(f"  Pas encore faits : {', '.join(todo)}")
         if not left and not todo:
             lines.append("  Tous les critères sont réussis.")
-    if skipped:
-        lines.append(f"({skipped} ligne(s) illisible(s) ignorée(s) dans {history.HISTORY_NAME}.)")
-    return "\n".join(lines)
+    return "\n".join(lines + _skipped(skipped))
 
 
 def main(argv: Sequence[str] | None = None, path: Path = history.HISTORY_FILE) -> int:
