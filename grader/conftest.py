@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -20,7 +19,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
-from grader.engine import evidence, grade_hints, hints, history, reflection, report, syntax, verbose
+from grader.engine import (
+    background,
+    evidence,
+    grade_hints,
+    hints,
+    history,
+    reflection,
+    report,
+    syntax,
+    verbose,
+)
 from grader.engine.criteria import BY_ID
 from grader.engine.observations import PartView, part_notes
 from grader.engine.outcomes import Broken, CheckOutcome, Kind, Lost, NotDone
@@ -117,23 +126,22 @@ def missing_folder_message(asked: str, target: Path) -> str:
 
 def start_grading(target: Path, selection: Selection | None) -> Future[runs.GradeRun]:
     """Starts the grade of ``target`` in a thread; the future gives its observations."""
-    future: Future[runs.GradeRun] = Future()
     only = None
     if selection is not None:
         from grader.checks.marks import scenarios_by_criterion
 
         only = selection.scenarios(scenarios_by_criterion())
+    return background.start_grade(target, only)
 
-    def work() -> None:
-        try:
-            from grader.engine import supervisor  # in this thread: the workers start meanwhile
 
-            future.set_result(supervisor.grade(target, only))
-        except BaseException as error:  # reported as a grade that could not finish
-            future.set_exception(error)
+class StartedGrade:
+    """Hands this plugin a grade started before pytest, for the same folder and selection."""
 
-    threading.Thread(target=work, name="supervisor", daemon=True).start()
-    return future
+    def __init__(self, grade: Future[runs.GradeRun]) -> None:
+        self.grade = grade
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[GRADE] = self.grade
 
 
 def _replayed(path: Path) -> recording.Recording:
@@ -197,7 +205,7 @@ def pytest_configure(config: pytest.Config) -> None:
         target, answer = resolve_target(config.getoption("--target")), None
         if not target.is_dir():
             raise pytest.UsageError(missing_folder_message(str(config.getoption("--target")), target))
-        if GRADE not in config.stash:  # else started before pytest, for the same folder (watch mode)
+        if GRADE not in config.stash:  # else started before pytest (StartedGrade)
             config.stash[GRADE] = start_grading(target, selection)
     config.stash[SETTINGS] = {
         "target": target,

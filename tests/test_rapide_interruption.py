@@ -1,8 +1,12 @@
-"""Fast tier: a Ctrl-C before the grade has started (pytest still importing) is answered in French."""
+"""Fast tier: the grade command starts a plain grade before pytest, and answers a Ctrl-C
+during pytest's start-up in French. No process is started: the grade is a stand-in."""
 
 from __future__ import annotations
 
 import io
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,8 +14,21 @@ from grader.engine.paths import KIT_ROOT
 from grader.tools import grade_command
 
 
-def _interrupted_while_importing(arguments: list[str]) -> int:
+def _interrupted_while_importing(arguments: list[str], started: Future[Any] | None) -> int:
     raise KeyboardInterrupt
+
+
+class _Starts:
+    """Stands in for the background grade: records the folders it was asked to grade."""
+
+    def __init__(self) -> None:
+        self.targets: list[Path] = []
+
+    def __call__(self, target: Path) -> Future[Any]:
+        self.targets.append(target)
+        done: Future[Any] = Future()
+        done.set_result(None)
+        return done
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "ascii"])
@@ -21,7 +38,7 @@ def test_a_ctrl_c_during_pytest_start_up_gives_the_french_line_and_no_traceback(
     raw = io.BytesIO()
     console = io.TextIOWrapper(raw, encoding=encoding, errors="strict")
     monkeypatch.setattr("sys.stderr", console)
-    status = grade_command.main(["--target=skeleton"], run=_interrupted_while_importing)
+    status = grade_command.main(["--target=skeleton"], run=_interrupted_while_importing, start=_Starts())
     console.flush()
     shown = raw.getvalue().decode(encoding)
     assert status == grade_command.INTERRUPTED_EXIT and shown.startswith("Correction interrompue (Ctrl-C)"), (
@@ -33,13 +50,51 @@ def test_a_ctrl_c_during_pytest_start_up_gives_the_french_line_and_no_traceback(
 
 def test_the_grade_command_passes_the_grader_folder_and_every_option_to_pytest() -> None:
     seen: list[list[str]] = []
+    starts = _Starts()
 
-    def record(arguments: list[str]) -> int:
+    def record(arguments: list[str], started: Future[Any] | None) -> int:
         seen.append(arguments)
         return 0
 
-    status = grade_command.main(["--target=solution", "-v"], run=record)
+    status = grade_command.main(["--target=solution", "-v"], run=record, start=starts)
     folder = str(KIT_ROOT / "grader")
     assert status == 0 and seen == [[folder, "--target=solution", "-v"]], (
         f"attendu pytest lancé sur {folder} avec les options reçues ; vu {seen} (code {status})"
+    )
+
+
+def test_a_plain_grade_starts_before_pytest_and_is_handed_to_it() -> None:
+    starts = _Starts()
+    handed: list[Future[Any] | None] = []
+
+    def record(arguments: list[str], started: Future[Any] | None) -> int:
+        handed.append(started)
+        assert starts.targets, "attendu la correction lancée avant pytest ; vu pytest lancé d'abord"
+        return 0
+
+    grade_command.main(["--target=solution", "--historique=h.jsonl", "-v"], run=record, start=starts)
+    assert starts.targets == [KIT_ROOT / "solution"] and handed and handed[0] is not None, (
+        f"attendu solution/ corrigé dès le départ et la correction remise à pytest ; "
+        f"vu {starts.targets} et {handed}"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--target=solution", "--partie", "sync"],
+        ["--target=solution", "--critere=sync.errors"],
+        ["--target=solution", "--rejouer", "observations.json"],
+        ["--target=solution", "-k", "sync"],
+        ["--target=solution", "-m", "criterion"],
+        ["--target=dossier_inexistant"],
+        ["--target=solution", "--partie"],
+        ["-v"],
+    ],
+)
+def test_what_the_plugin_must_check_or_refuse_is_not_started_early(argv: list[str]) -> None:
+    starts = _Starts()
+    grade_command.main(argv, run=lambda arguments, started: 0, start=starts)
+    assert starts.targets == [], (
+        f"attendu aucune correction lancée avant pytest pour {argv} ; vu {starts.targets}"
     )

@@ -39,10 +39,13 @@ def _seed() -> int:
 def server_specs(part: str) -> list[ServerSpec]:
     images, latency = plans.server_shape(part)
     return [
-        ServerSpec(plans.Scenario.SCRIPT, plans.SCRIPT_IMAGES, plans.SCRIPT_LATENCY, _seed()),
+        ServerSpec(plans.Scenario.SCRIPT, plans.SCRIPT_IMAGES, plans.SCRIPT_LATENCY[part], _seed()),
         ServerSpec(plans.Scenario.SERVER, images, latency, _seed()),
         ServerSpec(
-            plans.Scenario.SERVER_ERRORS, plans.SERVER_ERROR_IMAGES, plans.SERVER_ERROR_LATENCY, _seed()
+            plans.Scenario.SERVER_ERRORS,
+            plans.SERVER_ERROR_IMAGES,
+            plans.SERVER_ERROR_LATENCY[part],
+            _seed(),
         ),
     ]
 

@@ -44,7 +44,9 @@ class PartRunner:
         first = True
         while remaining and self.clock.worth_a_restart():
             listeners = loopback.listeners_needed(self.server_specs) if self.private_network else 0
-            worker = sandbox.start_worker(self.grade, run.folder, echo=self.echo, listeners=listeners)
+            worker = sandbox.start_worker(
+                self.grade, run.folder, run.part, echo=self.echo, listeners=listeners
+            )
             servers: dict[str, ImageServer] = {}
             before = set(run.scenarios)
             try:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent.parent
 ENGINE_DIR = Path(__file__).resolve().parent
+WORKER_PACKAGE = ENGINE_DIR / "worker"  # all a worker runs: loaded by path, never as grader.*
 KIT_FOLDERS = ("skeleton", "solution")
 
 PART_FILES: dict[str, str] = {"sync": "sync_downloader.py", "async": "async_downloader.py"}

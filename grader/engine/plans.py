@@ -44,7 +44,10 @@ BUDGET_AFTER_A_HANG = 1.0
 PART_BUDGET = 6.0
 PART_LIMIT = 15.0
 
-SCRIPT_IMAGES, SCRIPT_LATENCY = 6, 0.02
+# Part 1 fetches one image after the other, so each wait of its loopback servers adds up: they
+# answer faster than part 2's, which must leave requests in flight long enough to overlap.
+SCRIPT_IMAGES = 6
+SCRIPT_LATENCY = {"sync": 0.005, "async": 0.02}
 # main() called on the loopback server: in part 2 long enough to tell overlap from sequence.
 SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
 # More images than a small thread pool has threads: a pool sharing one session must then
@@ -52,7 +55,8 @@ SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
 SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY = 8, 0.01
 # main() on a loopback server whose URLs fail in the middle of the batch: two images, then
 # these faults (a 404 page, a 500 page, a connection cut before any answer), then two more.
-SERVER_ERROR_IMAGES, SERVER_ERROR_LATENCY = 4, 0.02
+SERVER_ERROR_IMAGES = 4
+SERVER_ERROR_LATENCY = {"sync": 0.005, "async": 0.02}
 SERVER_FAULTS = ("404", "500", "drop")
 TIMING_IMAGES = 4
 DISK_IMAGES = 4

@@ -29,25 +29,17 @@ from functools import cache
 from pathlib import Path
 from typing import IO
 
-from grader.engine import bubblewrap, uids
+from grader.engine import bubblewrap, bytecode, uids
 from grader.engine.channel import ReportChannel
-from grader.engine.paths import ENGINE_DIR
+from grader.engine.paths import WORKER_PACKAGE
 from grader.engine.process_tree import NEW_GROUP_FLAGS, NEW_SESSION, kill_tree
 from grader.engine.text import multi_line
 from grader.engine.worker.protocol import WorkerPlan
 
-WORKER_PACKAGE = ENGINE_DIR / "worker"
 # Every line the student's code shows is compared with this console: room for a chatty one.
 STREAM_CAP = 1024 * 1024
 
-_BOOT = (
-    "import sys, importlib.util as u\n"
-    "p = sys.argv[1]\n"
-    "s = u.spec_from_file_location('worker', p + '/__init__.py', submodule_search_locations=[p])\n"
-    "m = u.module_from_spec(s); sys.modules['worker'] = m; s.loader.exec_module(m)\n"
-    "from worker.main import run\n"
-    "run(sys.argv[2:])\n"
-)
+_BOOT = bytecode.LOAD_WORKER_PACKAGE + "from worker.main import run\nrun(sys.argv[2:])\n"
 
 
 @dataclass(frozen=True)
@@ -264,9 +256,9 @@ WARM_HANDOVER_SECONDS = 60.0  # nobody waits for a grade prepared ahead: a loade
 _WARM: list[tuple[str, Isolation]] = []
 
 
-def warm_up(prefix: str, folders: list[str], listeners: int) -> None:
+def warm_up(prefix: str, parts: list[str], listeners: int) -> None:
     """Prepares the next grade before it is asked for (watch mode): its isolation, and one
-    worker per folder of its scratch, started and done with its imports.
+    worker per part, in a folder of its scratch named after it, started and done with its imports.
 
     Nothing of the submission exists yet: it is copied in when the grade starts, and a
     worker reads nothing of it before it gets its plan. Everything else is as for a worker
@@ -277,13 +269,13 @@ def warm_up(prefix: str, folders: list[str], listeners: int) -> None:
         return
     grade = _new_isolation(prefix)
     try:
-        for name in folders:
+        for name in parts:
             (grade.scratch / name).mkdir()
         grade.give_to_worker()
         count = listeners if grade.protections.box else 0
-        for name in folders:
+        for name in parts:
             grade.waiting[(grade.scratch / name, count)] = start_worker(
-                grade, grade.scratch / name, listeners=count
+                grade, grade.scratch / name, name, listeners=count
             )
         for worker in grade.waiting.values():
             if count:  # taken now: the worker goes on with its imports once they are
@@ -385,7 +377,7 @@ class Worker:
         return self.process.returncode
 
 
-def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: int = 0) -> Worker:
+def start_worker(grade: Isolation, folder: Path, part: str, echo: bool = False, listeners: int = 0) -> Worker:
     """Starts a worker for ``folder`` (inside the grade's scratch); it imports while we prepare.
 
     With ``listeners`` and the box, the worker runs in a private network and hands over that
@@ -396,7 +388,9 @@ def start_worker(grade: Isolation, folder: Path, echo: bool = False, listeners: 
     waiting = None if echo else grade.waiting.pop((folder, listeners), None)
     if waiting is not None:
         return waiting
-    inner = [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE)]
+    bytecode.ensure()
+    # The part goes first: the worker imports that part's libraries before its plan arrives.
+    inner = [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _BOOT, str(WORKER_PACKAGE), part]
     ours: socket.socket | None = None
     theirs: socket.socket | None = None
     if listeners and grade.protections.box:

@@ -1,35 +1,89 @@
 """``python -m grader.tools.grade_command ARGS``: the grade as ``nox -s grade`` runs it.
 
-It is ``python -m pytest grader ARGS`` (the grader's plugin, the same options), with one
-difference a student sees: a Ctrl-C that comes while pytest is still importing ends with the
-same French line as a Ctrl-C during the grade, instead of Python's traceback. Only the
-standard library and two small engine modules are imported before that guard is in place.
+It is ``python -m pytest grader ARGS`` (the grader's plugin, the same options), with two
+differences:
+
+- a plain grade (a folder that exists, no selection, no replay) starts its workers first,
+  before pytest is imported: pytest's start-up then costs nothing more than the grade;
+- a Ctrl-C that comes while pytest is still importing ends with the same French line as a
+  Ctrl-C during the grade, instead of Python's traceback.
+
+Only the standard library and small engine modules are imported before that guard is in place.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.engine.paths import KIT_ROOT
+from grader.engine.paths import KIT_ROOT, resolve_target
 from grader.engine.statuses import INTERRUPTED
 from grader.engine.text import for_console
 
+if TYPE_CHECKING:
+    from grader.engine.runs import GradeRun
+
 INTERRUPTED_EXIT = 2  # pytest's own ExitCode.INTERRUPTED, whatever the moment of the Ctrl-C
 
+Runner = Callable[[list[str], "Future[GradeRun] | None"], int]
+Starter = Callable[[Path], "Future[GradeRun]"]
 
-def _pytest_main(arguments: list[str]) -> int:
+
+def early_target(argv: Sequence[str]) -> Path | None:
+    """The folder of a plain grade, or None when the plugin must decide everything itself.
+
+    A selection (``--partie``, ``--critere``), a replay and pytest's ``-k``/``-m`` change what
+    runs or are refused by the plugin; a missing folder gets the plugin's French message.
+    """
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--target")
+    for option in ("--partie", "--critere", "--rejouer", "-k", "-m"):
+        parser.add_argument(option, action="append")
+    try:
+        known, _ = parser.parse_known_args(list(argv))
+    except SystemExit:  # an option without its value: pytest says so
+        return None
+    plain = not any((known.partie, known.critere, known.rejouer, known.k, known.m))
+    if not plain or not known.target:
+        return None
+    target = resolve_target(known.target)
+    return target if target.is_dir() else None
+
+
+def _pytest_main(arguments: list[str], started: Future[GradeRun] | None) -> int:
     import pytest  # here, under the guard: this import is most of the start-up
 
-    return int(pytest.main(arguments))
+    import grader.conftest as plugin
+
+    plugins = [plugin.StartedGrade(started)] if started is not None else []
+    return int(pytest.main(arguments, plugins=plugins))
 
 
-def main(argv: Sequence[str], run: Callable[[list[str]], int] = _pytest_main) -> int:
+def _start_in_background(target: Path) -> Future[GradeRun]:
+    from grader.engine import background
+
+    return background.start_grade(target)
+
+
+def main(argv: Sequence[str], run: Runner = _pytest_main, start: Starter = _start_in_background) -> int:
+    started = None
     try:
-        return run([str(KIT_ROOT / "grader"), *argv])
+        target = early_target(argv)
+        if target is not None:
+            started = start(target)
+        return run([str(KIT_ROOT / "grader"), *argv], started)
     except KeyboardInterrupt:
         sys.stderr.write(for_console(INTERRUPTED + "\n", sys.stderr.encoding))
         return INTERRUPTED_EXIT
+    finally:
+        if started is not None:
+            from grader.engine import background
+
+            background.abandon(started)
 
 
 if __name__ == "__main__":

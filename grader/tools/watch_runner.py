@@ -53,17 +53,14 @@ def verdicts(results: list[report.CriterionResult]) -> list[dict[str, Any]]:
     ]
 
 
-class _Collector:
+class _Collector(plugin.StartedGrade):
     """Hands the grade already under way to the grader's plugin, and reads the scored criteria
     once the plugin has finished (it stashes them)."""
 
     def __init__(self, grade: Future[runs.GradeRun], answer: IO[str]) -> None:
-        self.grade = grade
+        super().__init__(grade)
         self.answer = answer
         self.answered = False
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.stash[plugin.GRADE] = self.grade
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

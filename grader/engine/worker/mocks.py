@@ -5,17 +5,12 @@ how many sessions the student's code opened and closed. Each request may carry a
 latency, and the output folder can appear at the first request (``on_first_request``), so
 that a missing ``mkdir`` costs the directory criterion only, whatever reply comes first.
 
-In part 2 the order in which replies reach the student's tasks is fixed (:class:`Turns`):
-a reply is handed over once its latency has passed and every request still in flight that
-comes before it in the chosen order (``protocol.ReplyOrder``) has had its own. Scheduling, machine
-load or which reply carries a latency can then never decide a mark; ``nox -s flake`` grades
-the catalogue under every order to prove that no judgement depends on it either.
+Part 2's aiohttp mock, and the fixed order of its replies, are in :mod:`mocks_aiohttp`:
+part 1's worker never loads aiohttp.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,12 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-import aiohttp
 import requests
 import responses
-from aioresponses import CallbackResult
 
-from .aioresponses_compat import MockedAiohttp
 from .protocol import ReplyOrder
 
 ERROR_PAGE = b"<html><body><h1>Erreur</h1>Cette page n'est pas une image.</body></html>"
@@ -58,6 +50,15 @@ class Traffic:
     def replied(self) -> None:
         self.last_reply = time.perf_counter()
 
+    def merge(self, other: Traffic) -> None:
+        """Adds what another mock saw in the same run (requests called from a coroutine)."""
+        self.sessions += other.sessions
+        self.sent += other.sent
+        self.closed |= other.closed
+        starts = [t for t in (self.first_sent, other.first_sent) if t is not None]
+        ends = [t for t in (self.last_reply, other.last_reply) if t is not None]
+        self.first_sent, self.last_reply = min(starts, default=None), max(ends, default=None)
+
     def summary(self, given_session: int | None = None) -> dict[str, Any]:
         senders = {session for session, _ in self.sent}
         return {
@@ -86,69 +87,6 @@ def _once(action: Callable[[], None] | None) -> Callable[[], None]:
             action()
 
     return run
-
-
-SETTLING_TURNS = 5
-# Under a forced order (nox -s flake), replies are this far apart: each task has handled its
-# reply (written its file in aiofiles' thread) before the next one arrives, the extreme case.
-SPACING = 0.03
-
-
-@dataclass
-class Turns:
-    """Hands the replies of part 2 over in a fixed order (see the module's docstring)."""
-
-    order: ReplyOrder
-    failing: frozenset[str]
-    latency: float
-    _arrivals: itertools.count[int] = field(default_factory=itertools.count)
-    _in_flight: dict[int, tuple[int, int]] = field(default_factory=dict)  # arrival → rank
-    _changed: asyncio.Event | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _last_delivery: float = 0.0
-
-    def _rank(self, arrival: int, url: str) -> tuple[int, int]:
-        failure = int(url in self.failing)
-        if self.order is ReplyOrder.FAILURES_FIRST:
-            return (1 - failure, arrival)
-        if self.order is ReplyOrder.FAILURES_LAST:
-            return (failure, arrival)
-        if self.order is ReplyOrder.REVERSE:
-            return (0, -arrival)
-        return (0, arrival)
-
-    def _event(self) -> asyncio.Event:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._changed is None:  # a new asyncio.run(): a new world
-            self._loop, self._changed, self._in_flight = loop, asyncio.Event(), {}
-        return self._changed
-
-    async def wait(self, url: str) -> int:
-        """Waits until this request's reply may be handed over; returns its ticket."""
-        ticket = next(self._arrivals)
-        self._event()
-        self._in_flight[ticket] = self._rank(ticket, url)
-        try:
-            # Requests sent together (gather, create_task) arrive within a few turns of the
-            # loop, without any real time passing: all of them are in flight before any reply.
-            for _ in range(SETTLING_TURNS):
-                await asyncio.sleep(0)
-            if url not in self.failing and self.latency:
-                await asyncio.sleep(self.latency)
-            while min(self._in_flight.values()) != self._in_flight[ticket]:
-                await self._event().wait()
-            if self.order is not ReplyOrder.REQUEST:  # forced: each reply handled alone, files written
-                await asyncio.sleep(max(0.0, self._last_delivery + SPACING - time.monotonic()))
-        except BaseException:
-            self.done(ticket)
-            raise
-        return ticket
-
-    def done(self, ticket: int) -> None:
-        self._last_delivery = time.monotonic()
-        if self._in_flight.pop(ticket, None) is not None and self._changed is not None:
-            self._changed.set()
-            self._changed = asyncio.Event()
 
 
 def _serve_requests(mocked: responses.RequestsMock, url: str, body: bytes, latency: float) -> None:
@@ -209,27 +147,6 @@ def _requests_mock(
             yield
 
 
-class _RecordingMock(MockedAiohttp):
-    def __init__(self, traffic: Traffic, turns: Turns, on_request: Callable[[], None], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._traffic = traffic
-        self._turns = turns
-        self._on_request = on_request
-
-    async def _request_mock(self, orig_self: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> Any:
-        url = str(kwargs.get("str_or_url", args[1] if len(args) > 1 else ""))
-        self._traffic.sending(id(orig_self), url)
-        if orig_self.closed:  # refused at once, as aiohttp does
-            return await super()._request_mock(orig_self, *args, **kwargs)
-        self._on_request()
-        ticket = await self._turns.wait(url)
-        try:
-            return await super()._request_mock(orig_self, *args, **kwargs)
-        finally:
-            self._turns.done(ticket)
-            self._traffic.replied()
-
-
 @contextmanager
 def mocked_http(
     part: str,
@@ -249,51 +166,12 @@ def mocked_http(
         with _requests_mock(traffic, images, failures, latency, on_request):
             yield traffic
         return
+    from .mocks_aiohttp import mocked_aiohttp  # part 2 only: part 1's worker never loads aiohttp
+
     blocking = Traffic()  # requests called from a coroutine: counted apart, as other sessions
-    turns = Turns(reply_order, frozenset(failure.url for failure in failures), latency)
     with (
         _requests_mock(blocking, images, failures, latency, on_request),
-        _RecordingMock(traffic, turns, on_request) as mocked,
+        mocked_aiohttp(traffic, images, failures, latency, on_request, reply_order),
     ):
-        for url, body in images:
-
-            async def reply(url: Any, _body: bytes = body, **kwargs: Any) -> CallbackResult:
-                return CallbackResult(status=200, body=_body, content_type="image/png")
-
-            mocked.get(url, callback=reply, repeat=True)
-        for failure in failures:
-            if failure.kind == "connection":
-                error: Exception = aiohttp.ClientConnectionError("Connexion refusée (simulée)")
-                mocked.get(failure.url, exception=error, repeat=True)
-            elif failure.kind == "timeout":
-                mocked.get(failure.url, exception=TimeoutError(), repeat=True)
-            else:
-                mocked.get(
-                    failure.url,
-                    status=int(failure.kind),
-                    body=ERROR_PAGE,
-                    content_type="text/html",
-                    repeat=True,
-                )
-        original_init = aiohttp.ClientSession.__init__
-        original_close = aiohttp.ClientSession.close
-
-        def init(session: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> None:
-            traffic.sessions.append(id(session))
-            original_init(session, *args, **kwargs)
-
-        async def close(session: aiohttp.ClientSession) -> None:
-            traffic.closed.add(id(session))
-            await original_close(session)
-
-        with (
-            mock.patch.object(aiohttp.ClientSession, "__init__", init),
-            mock.patch.object(aiohttp.ClientSession, "close", close),
-        ):
-            yield traffic
-    traffic.sessions += blocking.sessions
-    traffic.sent += blocking.sent
-    traffic.closed |= blocking.closed
-    starts = [t for t in (traffic.first_sent, blocking.first_sent) if t is not None]
-    ends = [t for t in (traffic.last_reply, blocking.last_reply) if t is not None]
-    traffic.first_sent, traffic.last_reply = min(starts, default=None), max(ends, default=None)
+        yield traffic
+    traffic.merge(blocking)

@@ -25,8 +25,6 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
-import aiofiles.threadpool
-import aiohttp
 import requests
 
 from . import logs
@@ -181,6 +179,7 @@ def _stand_in_download(context: Context) -> Callable[..., Any]:
     # Whatever main() passes as its session (None, another object…), the stand-in uses its
     # own: the stopwatch is judged alone, the session has its own criterion.
     if context.is_async:
+        import aiohttp  # part 2 only: part 1's worker never loads it
 
         async def download(session: Any, url: str, output_dir: Any, *args: Any, **kwargs: Any) -> Any:
             try:
@@ -210,6 +209,8 @@ def _stand_in_download(context: Context) -> Callable[..., Any]:
 
 
 def _aiofiles_opens() -> tuple[list[str], Any]:
+    import aiofiles.threadpool  # part 2 only
+
     opened: list[str] = []
     original = aiofiles.threadpool.sync_open  # type: ignore[attr-defined]
 
@@ -245,7 +246,7 @@ def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     beats = Beats([])
     gathers = Gathers(context.folder)
     runs: list[dict[str, Any]] = []
-    aiofiles_opened, aiofiles_patch = _aiofiles_opens()
+    aiofiles_opened: list[str] = []
     create = functools.partial(context.guard.own_mkdir, output_dir) if spec.auto_create else None
     stand_in = mock.patch.object(context.module, "download_and_save", _stand_in_download(context))
     with contextlib.ExitStack() as stack:
@@ -264,6 +265,7 @@ def scenario_main(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
             context.guard.first_local_connect = create
         watch = stack.enter_context(context.guard.watch_writes(output_dir, spec.fail_open))
         if context.is_async:
+            aiofiles_opened, aiofiles_patch = _aiofiles_opens()
             stack.enter_context(aiofiles_patch)
             stack.enter_context(gathers.recording(context.module))
         if spec.stand_in and context.function("download_and_save") is not None:
@@ -349,6 +351,7 @@ def scenario_download_one(context: Context, spec: ScenarioSpec) -> dict[str, Any
         elif context.is_async and not inspect.iscoroutinefunction(download):
             outcome = _not_a_coroutine("download_and_save")
         elif context.is_async:
+            import aiohttp
 
             async def with_session() -> Any:
                 nonlocal given
