@@ -54,6 +54,7 @@ from typing import IO, Any
 
 import pytest
 
+from grader.engine import bytecode
 from grader.engine.criteria import BY_ID, TOTAL_POINTS
 from grader.engine.french_numbers import fr_number
 from grader.engine.paths import KIT_ROOT
@@ -831,6 +832,9 @@ def run_attacks(
     root.chmod(0o755)
     previous = sys.dont_write_bytecode
     sys.dont_write_bytecode = True  # the kit's tree is compared: no .pyc from this process either
+    # The grader writes the workers' bytecode itself, once, before any submission runs: a write
+    # of its own (grader/engine/bytecode.py), done before the kit is photographed.
+    bytecode.ensure()
     kit = KitSnapshot.take()
     attacks = list(attacks)
     runs: dict[str, AttackRun] = {}

@@ -4,6 +4,7 @@ during pytest's start-up in French. No process is started: the grade is a stand-
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ class _Starts:
     def __init__(self) -> None:
         self.targets: list[Path] = []
 
-    def __call__(self, target: Path) -> Future[Any]:
+    def __call__(self, target: Path, workers_started: Callable[[], None]) -> Future[Any]:
         self.targets.append(target)
+        workers_started()
         done: Future[Any] = Future()
         done.set_result(None)
         return done
@@ -98,3 +100,16 @@ def test_what_the_plugin_must_check_or_refuse_is_not_started_early(argv: list[st
     assert starts.targets == [], (
         f"attendu aucune correction lancée avant pytest pour {argv} ; vu {starts.targets}"
     )
+
+
+def test_pytest_is_told_once_when_every_part_has_its_worker_ready() -> None:
+    from grader.engine.supervisor import WorkersStarted
+
+    told: list[str] = []
+    started = WorkersStarted(["sync", "async"], lambda: told.append("prêts"))
+    started.part_ready("sync")
+    started.part_ready("sync")  # its part over after its worker said hello: already counted
+    assert told == [], f"attendu aucun signal tant que la partie 2 n'a pas démarré ; vu {told}"
+    started.part_ready("async")
+    started.part_ready("async")
+    assert told == ["prêts"], f"attendu un seul signal une fois les deux parties prêtes ; vu {told}"

@@ -53,10 +53,13 @@ class PartClock:
     now: Callable[[], float] = time.monotonic
     started: float = 0.0
     deadline: float = 0.0
+    on_start: Callable[[], None] | None = None  # told once the part's first worker is ready
 
     def start(self) -> None:
         self.started = self.now()
         self.deadline = self.started + self.limit
+        if self.on_start is not None:
+            self.on_start()
 
     def left(self) -> float:
         return self.deadline - self.now()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 CLOSING_LIMIT = 10.0
 
 
-def start_grade(target: Path, only: Mapping[str, Collection[str]] | None = None) -> Future[GradeRun]:
+def start_grade(
+    target: Path,
+    only: Mapping[str, Collection[str]] | None = None,
+    workers_started: Callable[[], None] | None = None,
+) -> Future[GradeRun]:
     """Starts the grade of ``target`` (see :func:`supervisor.grade`); the future gives its run."""
     future: Future[GradeRun] = Future()
 
@@ -28,7 +32,7 @@ def start_grade(target: Path, only: Mapping[str, Collection[str]] | None = None)
         try:
             from grader.engine import supervisor
 
-            future.set_result(supervisor.grade(target, only))
+            future.set_result(supervisor.grade(target, only, workers_started))
         except BaseException as error:  # reported as a grade that could not finish
             future.set_exception(error)
 

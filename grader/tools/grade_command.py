@@ -4,7 +4,7 @@ It is ``python -m pytest grader ARGS`` (the grader's plugin, the same options), 
 differences:
 
 - a plain grade (a folder that exists, no selection, no replay) starts its workers first,
-  before pytest is imported: pytest's start-up then costs nothing more than the grade;
+  and pytest is imported once they are ready: its start-up then overlaps the scenarios;
 - a Ctrl-C that comes while pytest is still importing ends with the same French line as a
   Ctrl-C during the grade, instead of Python's traceback.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -30,7 +31,9 @@ if TYPE_CHECKING:
 INTERRUPTED_EXIT = 2  # pytest's own ExitCode.INTERRUPTED, whatever the moment of the Ctrl-C
 
 Runner = Callable[[list[str], "Future[GradeRun] | None"], int]
-Starter = Callable[[Path], "Future[GradeRun]"]
+Starter = Callable[[Path, Callable[[], None]], "Future[GradeRun]"]
+# pytest is imported once the workers are started, or after this long whatever they do.
+WORKERS_START_WAIT = 0.6
 
 
 def early_target(argv: Sequence[str]) -> Path | None:
@@ -63,10 +66,10 @@ def _pytest_main(arguments: list[str], started: Future[GradeRun] | None) -> int:
     return int(pytest.main(arguments, plugins=plugins))
 
 
-def _start_in_background(target: Path) -> Future[GradeRun]:
+def _start_in_background(target: Path, workers_started: Callable[[], None]) -> Future[GradeRun]:
     from grader.engine import background
 
-    return background.start_grade(target)
+    return background.start_grade(target, workers_started=workers_started)
 
 
 def main(argv: Sequence[str], run: Runner = _pytest_main, start: Starter = _start_in_background) -> int:
@@ -74,7 +77,11 @@ def main(argv: Sequence[str], run: Runner = _pytest_main, start: Starter = _star
     try:
         target = early_target(argv)
         if target is not None:
-            started = start(target)
+            workers = threading.Event()
+            started = start(target, workers.set)
+            # pytest's start-up is CPU work too: on two cores it slowed the workers' imports,
+            # which the grade waits for, while the scenarios that follow mostly wait on the network.
+            workers.wait(WORKERS_START_WAIT)
         return run([str(KIT_ROOT / "grader"), *argv], started)
     except KeyboardInterrupt:
         sys.stderr.write(for_console(INTERRUPTED + "\n", sys.stderr.encoding))
