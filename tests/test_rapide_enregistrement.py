@@ -38,7 +38,6 @@ def _every_field_set() -> GradeRun:
         chain=[{"file": "sync_downloader.py", "line": 70, "function": "main"}],
         exit_code=-9,
         seconds_seen=1.5,
-        reported_at=1234.5,
         files={"images/a.png": b"\x00\x01\xfe", NOT_UTF8_NAME: b""},
         folders={"images", "sortie/images"},
     )
@@ -54,7 +53,6 @@ def _every_field_set() -> GradeRun:
             "script": ScenarioRun("script", Path("s"), ending=ScenarioEnding.SKIPPED),
         },
         console="07:49:38 [INFO] Début\n",
-        script_console="07:49:37 [INFO] Début du script\n",
         console_truncated=True,
         blocked=["connexion à example.org:443"],
         refused="sync_downloader.py est un lien symbolique.",

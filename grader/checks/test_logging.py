@@ -191,14 +191,14 @@ def test_script_names_every_url_in_its_console_output(view: PartView) -> None:
     expect(
         not silent,
         f"{len(silent)} URL sur {len(urls)} n'apparaissent pas dans la console du script.",
-        _why_urls_are_missing(scenario, view.script_console),
+        _why_urls_are_missing(scenario),
     )
 
 
-def _why_urls_are_missing(scenario: ScenarioView, console: str) -> str:
+def _why_urls_are_missing(scenario: ScenarioView) -> str:
     """The hint that what the script showed supports: its lines name something else, or
     nothing is shown because setup_logging() is not called, or the level stays WARNING."""
-    shown = [line.strip() for line in console.splitlines() if line.strip()]
+    shown = [line.strip() for line in scenario.console if line.strip()]
     names = {path.rsplit("/", 1)[-1] for path in scenario.run.files}
     naming_a_file = [line for line in shown if any(name and name in line for name in names)]
     if naming_a_file:

@@ -173,7 +173,6 @@ class Attempt:
         scenario = self.run.scenarios[report.name]
         scenario.observed = report.observed
         arrival = channel.last_arrival
-        scenario.reported_at = arrival
         if self.previous_arrival is not None and arrival is not None:
             scenario.seconds_seen = arrival - self.previous_arrival
         self.index += 1

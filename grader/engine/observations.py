@@ -21,7 +21,7 @@ from grader.engine.outcomes import Broken, NotDone
 from grader.engine.paths import PART_FILES
 from grader.engine.plans import Image, Scenario
 from grader.engine.sandbox import STREAM_CAP
-from grader.engine.worker.protocol import SAMPLE_MESSAGE, LoadEnding, ScenarioEnding
+from grader.engine.worker.protocol import LoadEnding, ScenarioEnding
 
 if TYPE_CHECKING:
     from grader.engine.runs import PartRun, ScenarioRun
@@ -376,14 +376,6 @@ class PartView:
         return PART_FILES[self.part]
 
     @property
-    def script_console(self) -> str:
-        """What the console showed up to the script's report: the script's own output, to choose
-        a hint from (the marks read the whole console, where the script's URLs are its own).
-        A reader late on a loaded machine may have read the next scenario's sample line too."""
-        lines = self.run.script_console.splitlines()
-        return "\n".join(line for line in lines if SAMPLE_MESSAGE not in line)
-
-    @property
     def source(self) -> str:
         """The student's file, as the supervisor read it (empty if it could not)."""
         return self.run.source
@@ -448,10 +440,15 @@ class PartView:
             raise Broken("scénario non joué (erreur interne du correcteur)")
         if run.ending is ScenarioEnding.HUNG:
             chain = chain_text(run.chain)
-            at = f" : {chain}" if chain else ""
+            # Stopped by the part's deadline before its own, a scenario may have no stack to show.
+            if chain:
+                raise Broken(
+                    f"votre code tourne encore après le délai imparti (boucle infinie ?) : {chain}",
+                    "Repérez la boucle qui ne se termine pas (ou l'attente sans fin) à l'endroit indiqué.",
+                )
             raise Broken(
-                f"votre code tourne encore après le délai imparti (boucle infinie ?){at}",
-                "Repérez la boucle qui ne se termine pas (ou l'attente sans fin) à l'endroit indiqué.",
+                "votre code tourne encore après le délai imparti (boucle infinie ?)",
+                "Quelle boucle de votre code peut ne jamais se terminer, ou quelle attente ne jamais finir ?",
             )
         if run.ending is ScenarioEnding.CRASHED:
             raise Broken(

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from grader.engine import loopback, plans, sandbox
 from grader.engine.attempt import HELLO_LIMIT, Attempt, PartClock
 from grader.engine.paths import KIT_ROOT, PART_FILES
-from grader.engine.plans import Scenario
 from grader.engine.runs import PartRun, ScenarioRun
 from grader.engine.worker.protocol import ScenarioEnding, ScenarioSpec, WorkerPlan
 
@@ -67,9 +66,6 @@ class PartRunner:
                 worker.kill()
                 self._record_servers(servers, played=set(run.scenarios) - before)
             first = False
-            script = run.scenarios.get(Scenario.SCRIPT)
-            if not run.script_console and script is not None and script.reported_at is not None:
-                run.script_console = worker.console.text_before(script.reported_at)
             # Each attempt's console, in order: the script's output (attempt 1) comes first.
             run.console += worker.console.text()
             run.console_truncated = run.console_truncated or worker.console.truncated

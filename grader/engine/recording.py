@@ -167,7 +167,6 @@ def _part(part: PartRun, where: str) -> JsonObject:
             for name, scenario in part.scenarios.items()
         },
         "console": part.console,
-        "script_console": part.script_console,
         "console_truncated": part.console_truncated,
         "blocked": _array(part.blocked),
         "refused": part.refused,
@@ -186,7 +185,6 @@ def _scenario(scenario: ScenarioRun, where: str) -> JsonObject:
         "chain": _objects(scenario.chain, f"{where}.chain"),
         "exit_code": scenario.exit_code,
         "seconds_seen": scenario.seconds_seen,
-        "reported_at": scenario.reported_at,
         "files": {name: _bytes(body) for name, body in scenario.files.items()},
         "folders": _array(sorted(scenario.folders)),
     }
@@ -387,7 +385,6 @@ def _read_part(fields: _Fields) -> PartRun:
         load_chain=fields.mappings("load_chain"),
         scenarios={name: _read_scenario(scenario) for name, scenario in fields.items("scenarios")},
         console=fields.text("console"),
-        script_console=fields.text("script_console") if "script_console" in fields.data else "",
         console_truncated=fields.flag("console_truncated"),
         blocked=fields.texts("blocked"),
         refused=fields.text("refused"),
@@ -424,7 +421,6 @@ def _read_scenario(fields: _Fields) -> ScenarioRun:
         chain=fields.mappings("chain"),
         exit_code=fields.optional_integer("exit_code"),
         seconds_seen=fields.optional_number("seconds_seen"),
-        reported_at=fields.optional_number("reported_at") if "reported_at" in fields.data else None,
         files=fields.bytes_by_name("files"),
         folders=set(fields.texts("folders")),
     )

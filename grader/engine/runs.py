@@ -28,7 +28,6 @@ class ScenarioRun:
     exit_code: int | None = None
     # Observed here, not reported: from the worker's previous report to this one.
     seconds_seen: float | None = None
-    reported_at: float | None = None  # when its report arrived here (monotonic clock)
     files: dict[str, bytes] = field(default_factory=dict)  # relative to cwd, read back after the worker
     folders: set[str] = field(default_factory=set)  # relative to cwd
 
@@ -43,7 +42,6 @@ class PartRun:
     load_chain: Frames = field(default_factory=list)
     scenarios: dict[str, ScenarioRun] = field(default_factory=dict)
     console: str = ""
-    script_console: str = ""  # what was shown up to the script's report (for -v only, never judged)
     console_truncated: bool = False
     blocked: list[str] = field(default_factory=list)  # what the guard refused while importing
     refused: str = ""

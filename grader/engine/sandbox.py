@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -211,7 +210,6 @@ class CappedStream:
     def __init__(self, pipe: IO[bytes], cap: int = STREAM_CAP, echo: bool = False) -> None:
         self._echo = echo
         self._chunks: list[bytes] = []
-        self._arrivals: list[float] = []  # when each chunk was read (monotonic clock)
         self._size = 0
         self.truncated = False
         self._cap = cap
@@ -225,7 +223,6 @@ class CappedStream:
                     self._show(chunk)
                 kept = chunk[: max(0, self._cap - self._size)]
                 if kept:
-                    self._arrivals.append(time.monotonic())
                     self._chunks.append(kept)
                     self._size += len(kept)
                 self.truncated = self.truncated or len(kept) < len(chunk)
@@ -236,15 +233,6 @@ class CappedStream:
     def _show(chunk: bytes) -> None:
         sys.stdout.write(multi_line(chunk.decode("utf-8", errors="replace")))
         sys.stdout.flush()
-
-    def text_before(self, moment: float, wait: float = 1.0) -> str:
-        """What had been read by ``moment``: for display only, since two pipes read in two
-        threads give no exact order between a console line and a report."""
-        self._thread.join(wait)
-        kept = [
-            chunk for chunk, arrival in zip(self._chunks, self._arrivals, strict=False) if arrival <= moment
-        ]
-        return multi_line(b"".join(kept).decode("utf-8", errors="replace"))
 
     def text(self, wait: float = 1.0) -> str:
         self._thread.join(wait)

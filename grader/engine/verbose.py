@@ -186,11 +186,8 @@ def _function(scenario: str) -> str:
 
 def _console(run: PartRun, scenario: ScenarioRun) -> list[str]:
     observed = scenario.observed or {}
-    if scenario.name == Scenario.SCRIPT:
-        lines = run.script_console.splitlines()
-    else:
-        lines = [str(line) for line in observed.get("console") or []]
-        lines += str(observed.get("printed") or "").splitlines()
+    lines = [str(line) for line in observed.get("console") or []]
+    lines += str(observed.get("printed") or "").splitlines()
     return [line for line in lines if line.strip()]
 
 

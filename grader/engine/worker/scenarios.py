@@ -499,7 +499,16 @@ def scenario_script(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
     results: list[float] = []
     start = time.perf_counter()
     setup_calls: list[str] = []
-    with _recording_main(module, results), _counting_calls(module, "setup_logging", setup_calls):
+    # What the script shows, kept apart from the scenarios that follow it in this worker (a
+    # handler made by setup_logging() writes to the sys.stderr of that moment): the pipe read
+    # by the supervisor gives no exact order between a console line and a report.
+    shown = logs.ObservedBuffer()
+    with (
+        _recording_main(module, results),
+        _counting_calls(module, "setup_logging", setup_calls),
+        contextlib.redirect_stdout(shown),
+        contextlib.redirect_stderr(shown),
+    ):
         outcome, _ = call(lambda: exec(code, module.__dict__), context.folder)
     elapsed = time.perf_counter() - start
     context.guard.first_local_connect = None
@@ -510,6 +519,7 @@ def scenario_script(context: Context, spec: ScenarioSpec) -> dict[str, Any]:
         "call": outcome.as_json(),
         "elapsed": elapsed,
         "main_result": results[-1] if results else None,
+        "console": [line for line in shown.getvalue().splitlines() if line.strip()][-200:],
         "has_main_block": bool(blocks),
         "setup_logging_calls": len(setup_calls),
         "urls": urls,
