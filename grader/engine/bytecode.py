@@ -46,9 +46,9 @@ _LOCK = threading.Lock()
 _checked = False
 
 
-def sources() -> list[Path]:
+def sources(package: Path = WORKER_PACKAGE) -> list[Path]:
     """The source files whose bytecode tells whether a worker would compile at start."""
-    found = sorted(WORKER_PACKAGE.glob("*.py"))
+    found = sorted(package.glob("*.py"))
     for name in LIBRARIES:
         try:
             spec = importlib.util.find_spec(name)
@@ -68,6 +68,27 @@ def is_current(source: Path) -> bool:
         return False
 
 
+def missing(package: Path = WORKER_PACKAGE) -> list[Path]:
+    """The sources a worker started now would compile."""
+    return [source for source in sources(package) if not is_current(source)]
+
+
+def compile_imports(package: Path = WORKER_PACKAGE) -> None:
+    """Has a child process import what a worker of ``package`` imports, writing its bytecode."""
+    # -I: the child ignores PYTHONDONTWRITEBYTECODE and the user's site, like a worker.
+    command = [sys.executable, "-I", "-c", _COMPILE, str(package)]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            command,
+            cwd=package,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=COMPILE_LIMIT,
+            check=False,
+        )
+
+
 def ensure() -> None:
     """Makes sure the worker's imports are compiled; the work is done once per process."""
     global _checked
@@ -75,17 +96,5 @@ def ensure() -> None:
         if _checked:
             return
         _checked = True
-        if all(is_current(source) for source in sources()):
-            return
-        # -I: the child ignores PYTHONDONTWRITEBYTECODE and the user's site, like a worker.
-        command = [sys.executable, "-I", "-c", _COMPILE, str(WORKER_PACKAGE)]
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            subprocess.run(
-                command,
-                cwd=WORKER_PACKAGE,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=COMPILE_LIMIT,
-                check=False,
-            )
+        if missing():
+            compile_imports()
