@@ -1,9 +1,10 @@
 """``nox -s speed``: how long a student waits for ``nox -s grade``, next to the start-up floor.
 
-Times ``python -m nox -s grade -- TARGET`` (median of several runs) on three submissions:
-the solution, the untouched skeleton (as committed, see tests/pristine.py), a half-finished
-one (the solution's part 1 with the skeleton's part 2, as a student midway through the TP),
-and the worst case: both main() loop forever (each part stopped plans.PART_BUDGET s after its start).
+Times ``python -m nox -s grade -- TARGET`` (median of several runs) on four submissions:
+the solution (whole, then its part 1 alone with ``--partie sync``), the untouched skeleton
+(as committed, see tests/pristine.py), a half-finished one (the solution's part 1 with the
+skeleton's part 2, as a student midway through the TP), and the worst case: both main() loop
+forever (each part stopped plans.PART_BUDGET s after its start).
 Next to them, the floor that no grader can beat: the interpreter alone, pytest collecting an
 empty folder, and nox running pytest on an empty folder. Each grade is also given as a
 multiple of that last floor. Everything runs as on a student's machine, where Python keeps
@@ -125,11 +126,12 @@ def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
         ),
         ("nox + pytest sur un dossier vide", [python, "-m", "nox", "-s", "floor"], None),
     ]
-    targets = [
-        ("solution/", KIT_ROOT / "solution"),
-        ("skeleton/ intact", pristine_skeleton().folder),
-        ("à moitié fait (partie 1 finie)", half_finished(scratch / "moitie")),
-        ("pire cas : main() boucle sans fin", endless(scratch / "boucle")),
+    targets: list[tuple[str, Path, list[str]]] = [
+        ("solution/", KIT_ROOT / "solution", []),
+        ("solution/, partie 1 seule", KIT_ROOT / "solution", ["--partie", "sync"]),
+        ("skeleton/ intact", pristine_skeleton().folder, []),
+        ("à moitié fait (partie 1 finie)", half_finished(scratch / "moitie"), []),
+        ("pire cas : main() boucle sans fin", endless(scratch / "boucle"), []),
     ]
     results = scratch / "results.json"
     env = _environment({})
@@ -142,9 +144,13 @@ def measure(runs: int, scratch: Path) -> tuple[list[Timing], list[Timing]]:
     ]
     grades = [
         Timing(
-            label, [_time([*grade, str(folder), f"--results={results}"], KIT_ROOT, env) for _ in range(runs)]
+            label,
+            [
+                _time([*grade, str(folder), *options, f"--results={results}"], KIT_ROOT, env)
+                for _ in range(runs)
+            ],
         )
-        for label, folder in targets
+        for label, folder, options in targets
     ]
     return floors, grades
 

@@ -23,10 +23,14 @@ class _Starts:
     """Stands in for the background grade: records the folders it was asked to grade."""
 
     def __init__(self) -> None:
-        self.targets: list[Path] = []
+        self.grades: list[grade_command.EarlyGrade] = []
 
-    def __call__(self, target: Path, workers_started: Callable[[], None]) -> Future[Any]:
-        self.targets.append(target)
+    @property
+    def targets(self) -> list[Path]:
+        return [grade.target for grade in self.grades]
+
+    def __call__(self, grade: grade_command.EarlyGrade, workers_started: Callable[[], None]) -> Future[Any]:
+        self.grades.append(grade)
         workers_started()
         done: Future[Any] = Future()
         done.set_result(None)
@@ -79,13 +83,23 @@ def test_a_plain_grade_starts_before_pytest_and_is_handed_to_it() -> None:
         f"attendu solution/ corrigé dès le départ et la correction remise à pytest ; "
         f"vu {starts.targets} et {handed}"
     )
+    assert starts.grades[0].only is None, f"attendu tous les scénarios joués ; vu {starts.grades[0].only}"
+
+
+def test_one_part_starts_before_pytest_with_every_scenario_of_that_part_only() -> None:
+    starts = _Starts()
+    grade_command.main(["--target=solution", "--partie", "1"], run=lambda arguments, started: 0, start=starts)
+    only = starts.grades[0].only if starts.grades else None
+    assert only is not None and set(only) == {"sync"} and "timing_long" in only["sync"], (
+        f"attendu la partie 1 seule lancée avant pytest, avec tous ses scénarios ; vu {only}"
+    )
 
 
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--target=solution", "--partie", "sync"],
         ["--target=solution", "--critere=sync.errors"],
+        ["--target=solution", "--partie", "3"],
         ["--target=solution", "--rejouer", "observations.json"],
         ["--target=solution", "-k", "sync"],
         ["--target=solution", "-m", "criterion"],

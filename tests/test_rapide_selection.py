@@ -171,3 +171,17 @@ def test_restricted_plan_keeps_only_the_named_scenarios() -> None:
     assert plan.names == {"main", "server"} and set(plan.images) == {"main", "server"}, (
         f"Attendu : seuls main et server ; vu {plan.names} et {set(plan.images)}"
     )
+
+
+@pytest.mark.parametrize("part", ["sync", "async"])
+def test_a_whole_part_plays_every_scenario_of_that_part(part: str) -> None:
+    """What grade_command starts before pytest for « --partie » must be what the plugin asks."""
+    played = parse(parts=[part])
+    assert played is not None
+    asked = played.scenarios(scenarios_by_criterion())
+    plan = plans.build(part)
+    kept = plans.restricted(plan, asked.get(part, frozenset())).names
+    assert set(asked) == {part} and kept == plan.names, (
+        f"attendu tous les scénarios de la partie {part} joués pour ses critères, et eux seuls ; "
+        f"parties : {sorted(asked)}, manquent {sorted(plan.names - kept)}"
+    )

@@ -3,8 +3,8 @@
 It is ``python -m pytest grader ARGS`` (the grader's plugin, the same options), with two
 differences:
 
-- a plain grade (a folder that exists, no selection, no replay) starts its workers first,
-  and pytest is imported once they are ready: its start-up then overlaps the scenarios;
+- a plain grade (a folder that exists, whole or one part, no replay) starts its workers
+  first, and pytest is imported once they are ready: its start-up then overlaps the scenarios;
 - a Ctrl-C that comes while pytest is still importing ends with the same French line as a
   Ctrl-C during the grade, instead of Python's traceback.
 
@@ -18,9 +18,11 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.engine import plans, selection
 from grader.engine.paths import KIT_ROOT, resolve_target
 from grader.engine.statuses import INTERRUPTED
 from grader.engine.text import for_console
@@ -31,16 +33,26 @@ if TYPE_CHECKING:
 INTERRUPTED_EXIT = 2  # pytest's own ExitCode.INTERRUPTED, whatever the moment of the Ctrl-C
 
 Runner = Callable[[list[str], "Future[GradeRun] | None"], int]
-Starter = Callable[[Path, Callable[[], None]], "Future[GradeRun]"]
+Starter = Callable[["EarlyGrade", Callable[[], None]], "Future[GradeRun]"]
 # pytest is imported once the workers are started, or after this long whatever they do.
 WORKERS_START_WAIT = 0.6
 
 
-def early_target(argv: Sequence[str]) -> Path | None:
-    """The folder of a plain grade, or None when the plugin must decide everything itself.
+@dataclass(frozen=True)
+class EarlyGrade:
+    """A grade pytest does not need to start: its folder, and its scenarios (None: all)."""
 
-    A selection (``--partie``, ``--critere``), a replay and pytest's ``-k``/``-m`` change what
-    runs or are refused by the plugin; a missing folder gets the plugin's French message.
+    target: Path
+    only: dict[str, frozenset[str]] | None = None
+
+
+def early_grade(argv: Sequence[str]) -> EarlyGrade | None:
+    """The grade to start before pytest, or None when the plugin must decide everything itself.
+
+    A whole part (``--partie``) plays every scenario of that part (tests/test_rapide_selection.py
+    checks that its criteria read no fewer). Some criteria (``--critere``), a replay and pytest's
+    ``-k``/``-m`` are left to the plugin, as are a missing folder and an unknown part: it has the
+    French messages.
     """
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--target")
@@ -50,11 +62,18 @@ def early_target(argv: Sequence[str]) -> Path | None:
         known, _ = parser.parse_known_args(list(argv))
     except SystemExit:  # an option without its value: pytest says so
         return None
-    plain = not any((known.partie, known.critere, known.rejouer, known.k, known.m))
-    if not plain or not known.target:
+    if any((known.critere, known.rejouer, known.k, known.m)) or not known.target:
+        return None
+    try:
+        chosen = selection.parse(known.partie or ())
+    except selection.UnknownSelection:
         return None
     target = resolve_target(known.target)
-    return target if target.is_dir() else None
+    if not target.is_dir():
+        return None
+    if chosen is None:
+        return EarlyGrade(target)
+    return EarlyGrade(target, {part: frozenset(plans.build(part).names) for part in chosen.parts})
 
 
 def _pytest_main(arguments: list[str], started: Future[GradeRun] | None) -> int:
@@ -66,19 +85,19 @@ def _pytest_main(arguments: list[str], started: Future[GradeRun] | None) -> int:
     return int(pytest.main(arguments, plugins=plugins))
 
 
-def _start_in_background(target: Path, workers_started: Callable[[], None]) -> Future[GradeRun]:
+def _start_in_background(grade: EarlyGrade, workers_started: Callable[[], None]) -> Future[GradeRun]:
     from grader.engine import background
 
-    return background.start_grade(target, workers_started=workers_started)
+    return background.start_grade(grade.target, grade.only, workers_started)
 
 
 def main(argv: Sequence[str], run: Runner = _pytest_main, start: Starter = _start_in_background) -> int:
     started = None
     try:
-        target = early_target(argv)
-        if target is not None:
+        early = early_grade(argv)
+        if early is not None:
             workers = threading.Event()
-            started = start(target, workers.set)
+            started = start(early, workers.set)
             # pytest's start-up is CPU work too: on two cores it slowed the workers' imports,
             # which the grade waits for, while the scenarios that follow mostly wait on the network.
             workers.wait(WORKERS_START_WAIT)
