@@ -52,11 +52,13 @@ PART_LIMIT = 15.0
 # answer faster than part 2's, which must leave requests in flight long enough to overlap.
 SCRIPT_IMAGES = 6
 SCRIPT_LATENCY = {"sync": 0.005, "async": 0.02}
+# The same for the mocked replies of main()'s first run.
+MAIN_LATENCY = {"sync": 0.005, "async": 0.01}
 # main() called on the loopback server: in part 2 long enough to tell overlap from sequence.
 SERVER_IMAGES, SERVER_LATENCY = 8, 0.15
 # More images than a small thread pool has threads: a pool sharing one session must then
 # reuse its connections too (tests/variants/concurrent_futures_partie_1).
-SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY = 8, 0.01
+SYNC_SERVER_IMAGES, SYNC_SERVER_LATENCY = 8, 0.005
 # main() on a loopback server whose URLs fail in the middle of the batch: two images, then
 # these faults (a 404 page, a 500 page, a connection cut before any answer), then two more.
 SERVER_ERROR_IMAGES = 4
@@ -172,7 +174,7 @@ def build(part: str) -> PartPlan:
     add(ScenarioSpec(Scenario.DOWNLOAD_404, ScenarioKind.DOWNLOAD_ONE, BUDGET,
                      failures=((BAD_URL, "404"),), url=BAD_URL), [])  # fmt: skip
     main_images = image_set(6)
-    add(_main(Scenario.MAIN, main_images, latency=0.01), main_images)
+    add(_main(Scenario.MAIN, main_images, latency=MAIN_LATENCY[part]), main_images)
     two = image_set(2, start=7)
     add(_main(Scenario.NESTED_DIR, two, out="sortie/images/lot", auto_create=False), two)
     add(_main(Scenario.EXISTING_DIR, two, out="sortie/images/lot", precreate=True, runs=2), two)
