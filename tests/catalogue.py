@@ -127,13 +127,21 @@ def _string(table: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
+def _tables(
+    document: Mapping[str, Any], name: str, where: str, required: bool = False
+) -> list[tuple[str, Any]]:
+    """The ``[[name]]`` tables of a catalogue file, each with where it stands (for messages)."""
+    tables = document.get(name, [])
+    if required and (not isinstance(tables, list) or not tables):
+        raise CatalogueError(f"{where} : au moins une table [[{name}]] attendue, trouvé {tables!r}")
+    if not isinstance(tables, list):
+        raise CatalogueError(f"{where} : [[{name}]] doit être une liste de tables, trouvé {tables!r}")
+    return [(f"{where}, [[{name}]] n° {index}", table) for index, table in enumerate(tables, start=1)]
+
+
 def _edits(document: Mapping[str, Any], where: str, required: bool) -> tuple[Edit, ...]:
-    tables = document.get("edit", [])
-    if not isinstance(tables, list) or (required and not tables):
-        raise CatalogueError(f"{where} : au moins une table [[edit]] attendue, trouvé {tables!r}")
     edits = []
-    for index, table in enumerate(tables, start=1):
-        here = f"{where}, [[edit]] n° {index}"
+    for here, table in _tables(document, "edit", where, required):
         if not isinstance(table, dict):
             raise CatalogueError(f"{here} : une table est attendue, trouvé {table!r}")
         unknown = set(table) - {"file", "old", "new"}
@@ -149,12 +157,8 @@ def _edits(document: Mapping[str, Any], where: str, required: bool) -> tuple[Edi
 
 
 def _feedback(document: Mapping[str, Any], where: str) -> tuple[Feedback, ...]:
-    tables = document.get("feedback", [])
-    if not isinstance(tables, list):
-        raise CatalogueError(f"{where} : [[feedback]] doit être une liste de tables, trouvé {tables!r}")
     found = []
-    for index, table in enumerate(tables, start=1):
-        here = f"{where}, [[feedback]] n° {index}"
+    for here, table in _tables(document, "feedback", where):
         if not isinstance(table, dict) or not {"criterion", "text"} <= set(table) <= {
             "criterion",
             "text",
@@ -283,12 +287,8 @@ def _strings(document: Mapping[str, Any], key: str, where: str) -> tuple[str, ..
 
 
 def _files(document: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
-    tables = document.get("file", [])
-    if not isinstance(tables, list):
-        raise CatalogueError(f"{where} : [[file]] doit être une liste de tables, trouvé {tables!r}")
     files = []
-    for index, table in enumerate(tables, start=1):
-        here = f"{where}, [[file]] n° {index}"
+    for here, table in _tables(document, "file", where):
         if not isinstance(table, dict) or set(table) != {"file", "text"}:
             raise CatalogueError(f"{here} : une table avec exactement « file » et « text » est attendue")
         name = _string(table, "file", here)

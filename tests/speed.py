@@ -179,9 +179,7 @@ def measure_watch(runs: int, scratch: Path) -> Timing:
             durations.append(time.perf_counter() - start)
             time.sleep(EDIT_PAUSE)
     finally:
-        watcher.interrupt()
-        if watcher.finish(60) is None:
-            watcher.kill()
+        watcher.quit(60)
     return Timing("mode continu : enregistrement → verdict (partie finie)", durations)
 
 

@@ -235,10 +235,7 @@ def test_watch_configuration_shows_the_skeleton_verdict_and_quits_on_ctrl_c(proj
     try:
         shown = watcher.wait_for(GRADES_DONE.format(count=1), RUN_TIMEOUT)
     finally:
-        watcher.interrupt()
-        code = watcher.finish(RUN_TIMEOUT)
-        if code is None:
-            watcher.kill()
+        code = watcher.quit(RUN_TIMEOUT)
     output = watcher.text()
     expected = ["Note : 0/20", "pas encore fait", "Correction en continu arrêtée. Dernière note : 0/20"]
     missing = [text for text in expected if text not in output]

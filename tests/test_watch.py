@@ -92,10 +92,7 @@ def _run_the_student_loop(project: Path, encoding: str, portable: bool = False) 
             f"Attendu « {first_lost} » (la partie 2 garde son verdict) ; vu :\n{screen[-2000:]}"
         )
     finally:
-        watcher.interrupt()
-        code = watcher.finish(QUIT_WAIT)
-        if code is None:
-            watcher.kill()
+        code = watcher.quit(QUIT_WAIT)
     shown = watcher.text(encoding)
     farewell = for_console("Dernière note : 9/20 (partie 1 : 9/9, partie 2 : 0/11).", encoding)
     assert code == 0 and farewell in shown and "Traceback" not in shown, (
@@ -170,10 +167,7 @@ def test_a_new_save_cancels_the_grade_in_progress_and_a_burst_gives_one_verdict(
             f"Attendu : une seule correction pour la rafale ; vu :\n{later[-2000:]}"
         )
     finally:
-        watcher.interrupt()
-        code = watcher.finish(QUIT_WAIT)
-        if code is None:
-            watcher.kill()
+        code = watcher.quit(QUIT_WAIT)
     left = _left_running(project)
     assert code == 0 and not left, f"Attendu : code 0 et plus aucun processus ; vu {code} et :\n" + "\n".join(
         left

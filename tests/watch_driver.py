@@ -78,6 +78,14 @@ class WatchProcess:
         except subprocess.TimeoutExpired:
             return None
 
+    def quit(self, timeout: float) -> int | None:
+        """Ctrl-C, then its exit code; killed (None) if it has not ended within ``timeout``."""
+        self.interrupt()
+        code = self.finish(timeout)
+        if code is None:
+            self.kill()
+        return code
+
     def kill(self) -> None:
         if self.process.poll() is None:
             if hasattr(os, "killpg"):
