@@ -46,9 +46,6 @@ class RecordCollector:
 
         logging.setLogRecordFactory(recording_factory)
 
-    def at_least(self, level: int) -> list[LoggedRecord]:
-        return [record for record in self.records if record.level >= level]
-
 
 def _all_loggers() -> list[logging.Logger]:
     loggers = [logging.getLogger()]
